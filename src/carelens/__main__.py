@@ -1,0 +1,5 @@
+"""``python -m carelens``."""
+
+from carelens.cli import main
+
+main()

@@ -1,0 +1,191 @@
+"""The carelens command line: one command per stage, ``run`` for all, and ``quickstart``."""
+
+import json
+from importlib.resources import as_file, files
+from pathlib import Path
+from typing import Annotated
+
+import duckdb
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from carelens.config import load_study
+from carelens.datasets.fetch import dataset_file
+from carelens.datasets.importing import import_file
+from carelens.datasets.registry import DATASETS, get_dataset
+from carelens.errors import CarelensError
+from carelens.store import RunDir
+from carelens.study import STAGE_NAMES, run_study
+
+app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
+data_app = typer.Typer(help="Named datasets: list, show, fetch.", no_args_is_help=True)
+import_app = typer.Typer(help="Import your own posts or responses (CSV, TSV, JSONL, Parquet).",
+                         no_args_is_help=True)
+app.add_typer(data_app, name="data")
+app.add_typer(import_app, name="import")
+
+out = Console()
+err = Console(stderr=True)
+
+StudyArg = Annotated[Path, typer.Argument(help="The study file (TOML).")]
+ForceOpt = Annotated[bool, typer.Option("--force", help="Re-run stages even when up to date.")]
+OutputOpt = Annotated[Path | None, typer.Option("--output", "-o", help="Run directory (overrides the study's).")]
+
+
+def _run(study: Path, until: str | None, force: bool, output: Path | None) -> RunDir:
+    run = run_study(load_study(study, output), until=until, force=force)
+    out.print(f"run directory: {run.path}")
+    if (run.path / "report.html").exists() and until in (None, "report"):
+        out.print(f"report: {run.path / 'report.html'}")
+    return run
+
+
+@app.command()
+def validate(study: StudyArg) -> None:
+    """Check a study file; every problem is listed with its key path and the allowed values."""
+    loaded = load_study(study)
+    out.print(f"[green]ok[/green]: {study} (study '{loaded.study.study.name}', run directory {loaded.output_dir})")
+
+
+@app.command()
+def run(study: StudyArg, force: ForceOpt = False, output: OutputOpt = None) -> None:
+    """Run every stage of a study, skipping the stages whose inputs are unchanged."""
+    _run(study, None, force, output)
+
+
+def _stage_command(stage: str) -> None:
+    def command(study: StudyArg, force: ForceOpt = False, output: OutputOpt = None) -> None:
+        _run(study, stage, force, output)
+
+    command.__doc__ = f"Run the study up to the '{stage}' stage (earlier stages run only if out of date)."
+    app.command(name=stage)(command)
+
+
+for _stage in STAGE_NAMES[1:]:
+    _stage_command(_stage)
+
+
+@app.command()
+def quickstart(output: Annotated[Path, typer.Option("--output", "-o")] = Path("runs/quickstart"),
+               force: ForceOpt = False) -> None:
+    """Run the embedded quick-start study on real posts and print where the report is."""
+    with as_file(files("carelens").joinpath("studies/quickstart.toml")) as study:
+        _run(study, None, force, output)
+
+
+@app.command()
+def query(run_dir: Annotated[Path, typer.Argument(help="A run directory.")],
+          sql: Annotated[str, typer.Argument(help="SQL over the run's tables, e.g. 'select * from scores'.")],
+          csv: Annotated[bool, typer.Option("--csv", help="Print CSV instead of a table.")] = False) -> None:
+    """Query a run's tables with DuckDB (each table is a view of the same name)."""
+    tables = sorted((run_dir / "tables").glob("*.parquet"))
+    if not tables:
+        raise CarelensError("no tables found (is this a run directory?)", where=str(run_dir))
+    con = duckdb.connect()
+    for table in tables:
+        con.execute(f"create view \"{table.stem}\" as select * from read_parquet('{table}')")
+    try:
+        frame = con.execute(sql).fetchdf()
+    except duckdb.Error as exc:
+        raise CarelensError(f"query failed: {exc}") from None
+    if csv:
+        out.print(frame.to_csv(index=False), end="", markup=False, highlight=False)
+        return
+    view = Table(*map(str, frame.columns))
+    for row in frame.itertuples(index=False):
+        view.add_row(*(str(v)[:80] for v in row))
+    out.print(view)
+
+
+@data_app.command("list")
+def data_list() -> None:
+    """The registered datasets."""
+    view = Table("name", "description", "license")
+    for dataset in DATASETS.values():
+        view.add_row(dataset.name, dataset.description, dataset.upstream.license)
+    out.print(view)
+
+
+@data_app.command("show")
+def data_show(name: str) -> None:
+    """Parse a dataset and report its communities, posts and replies after cleaning, and its defects."""
+    dataset = get_dataset(name)
+    bundle = dataset.parse()
+    out.print(f"[bold]{dataset.name}[/bold]: {dataset.description}")
+    out.print(f"upstream: {dataset.upstream.repository} @ {dataset.upstream.commit}")
+    out.print(f"license: {dataset.upstream.license}\ncitation: {dataset.upstream.citation}")
+    out.print(f"communities: {bundle.posts['community'].nunique()}")
+    out.print(f"posts: {len(bundle.posts)}   variants: {len(bundle.variants)}   responses: {len(bundle.responses)}")
+    for responder, count in bundle.responses["responder"].value_counts().items():
+        out.print(f"  responses by {responder}: {count}")
+    view = Table("community", "posts")
+    for community, count in bundle.posts["community"].value_counts().sort_index().items():
+        view.add_row(str(community), str(count))
+    out.print(view)
+    out.print("cleaning and defects: " + json.dumps(bundle.notes, sort_keys=True))
+
+
+@data_app.command("fetch")
+def data_fetch(name: str) -> None:
+    """Fetch a dataset's files into the cache (or check the mirror), verifying every sha256."""
+    dataset = get_dataset(name)
+    for relpath in dataset.files():
+        path = dataset_file(dataset.upstream, relpath)
+        out.print(f"[green]ok[/green] {path}")
+
+
+def _mapping(pairs: list[str]) -> dict[str, str]:
+    mapping = {}
+    for pair in pairs:
+        name, sep, column = pair.partition("=")
+        if not sep or not name or not column:
+            raise CarelensError(f"--map expects NAME=COLUMN, got '{pair}'")
+        mapping[name] = column
+    return mapping
+
+
+def _import(kind: str, file: Path, maps: list[str], study: Path | None) -> None:
+    mapping = _mapping(maps)
+    bundle = import_file(file, kind, mapping)
+    out.print(f"[green]ok[/green]: {file}: {bundle.notes['records']} records, {len(bundle.posts)} posts, "
+              f"{len(bundle.responses)} responses")
+    if len(bundle.responses):
+        for (responder, status), count in bundle.responses.groupby(["responder", "status"]).size().items():
+            out.print(f"  {responder} [{status}]: {count}")
+    if study is not None:
+        responders = sorted(bundle.responses["responder"].unique()) if len(bundle.responses) else ["peer"]
+        columns = ", ".join(f'{k} = "{v}"' for k, v in mapping.items())
+        text = (f'[study]\nname = "{study.stem}"\n\n[[data]]\nfile = "{file.resolve()}"\nkind = "{kind}"\n'
+                f"columns = {{ {columns} }}\n\n[generation]\nresponders = {json.dumps(responders)}\n"
+                f'conditions = {json.dumps(sorted(bundle.responses["condition"].unique()) or ["imported"])}\n\n'
+                '[scoring]\nscorers = ["text", "empathy", "sentiment", "toxicity", "safety"]\n')
+        if study.exists():
+            raise CarelensError("refusing to overwrite an existing file", where=str(study))
+        study.write_text(text, encoding="utf-8")
+        out.print(f"study written: {study} (run it with: carelens run {study})")
+
+
+MapOpt = Annotated[list[str], typer.Option("--map", help="NAME=COLUMN: which of your columns is NAME.")]
+StudyOut = Annotated[Path | None, typer.Option("--study", help="Also write a study file that imports it.")]
+
+
+@import_app.command("posts")
+def import_posts(file: Path, map: MapOpt = [], study: StudyOut = None) -> None:  # noqa: B006
+    """Check posts (column 'text'; optional post_id, community) and optionally write a study for them."""
+    _import("posts", file, map, study)
+
+
+@import_app.command("responses")
+def import_responses(file: Path, map: MapOpt = [], study: StudyOut = None) -> None:  # noqa: B006
+    """Check responses (columns post, response, responder; optional condition, status, post_id)."""
+    _import("responses", file, map, study)
+
+
+def main() -> None:
+    """Entry point: user errors print one clear message and exit with code 2."""
+    try:
+        app(prog_name="carelens")
+    except CarelensError as exc:
+        err.print(f"[bold red]error:[/bold red] {exc}", highlight=False, soft_wrap=True)
+        raise SystemExit(2) from None

@@ -1,0 +1,1 @@
+"""Named datasets: registry, fetch with checksums, parsers into posts and responses."""
