@@ -25,7 +25,7 @@ import_app = typer.Typer(help="Import your own posts or responses (CSV, TSV, JSO
 app.add_typer(data_app, name="data")
 app.add_typer(import_app, name="import")
 
-out = Console()
+out = Console(soft_wrap=True)
 err = Console(stderr=True)
 
 StudyArg = Annotated[Path, typer.Argument(help="The study file (TOML).")]

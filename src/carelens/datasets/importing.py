@@ -51,7 +51,7 @@ def _records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
                         raise CarelensError("each line must be a JSON object", where=f"{path}:{line_no}")
                     yield line_no, record
                 return
-            reader = csv.reader(handle, delimiter=kind)
+            reader = csv.reader(handle, delimiter=kind, strict=True)
             header = next(reader, None)
             if header is None:
                 raise CarelensError("the file is empty", where=str(path))

@@ -80,7 +80,7 @@ def parse_reddit() -> Bundle:
                 pid = post_id(text)
                 current = pid
                 if pid in posts:
-                    notes["posts_crossposted"] += 1
+                    notes["posts_duplicate_copies_merged"] += 1
                     entry = posts[pid]
                     entry["defects"] = "crossposted"
                     entry["communities"] = f"{entry['communities']};{row.community}"
@@ -89,7 +89,7 @@ def parse_reddit() -> Bundle:
                               "community": row.community, "defects": "", "communities": row.community}
             elif row.type == "reply":
                 if current is None:
-                    notes["replies_without_post"] += 1
+                    notes["replies_of_dropped_posts"] += 1
                     continue
                 if not text or text in REMOVED:
                     notes["replies_empty_or_removed"] += 1

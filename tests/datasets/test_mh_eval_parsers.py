@@ -1,0 +1,101 @@
+"""The mh-eval parsers against the mirror: counts after cleaning and every known defect handled."""
+
+import json
+
+import pandas as pd
+import pytest
+
+from carelens.datasets.registry import get_dataset
+from carelens.ids import original_variant_id
+
+
+@pytest.fixture(scope="module")
+def reddit(mirror):
+    return get_dataset("mh-eval-reddit").parse()
+
+
+@pytest.fixture(scope="module")
+def gpt4(mirror):
+    return get_dataset("mh-eval-gpt4").parse()
+
+
+@pytest.fixture(scope="module")
+def counterfactual(mirror):
+    return get_dataset("mh-eval-counterfactual").parse()
+
+
+def test_reddit_counts_after_cleaning(reddit):
+    assert reddit.posts["community"].nunique() == 26
+    assert len(reddit.posts) == 12511
+    assert len(reddit.responses) == 71020
+    assert reddit.notes["follow_up_rows_excluded"] == 15000
+    assert reddit.notes["replies_empty_or_removed"] == 1258
+    assert reddit.notes["posts_empty_or_removed"] == 19
+
+
+def test_reddit_texts_are_clean_and_ids_unique(reddit):
+    assert not reddit.posts["text"].str.strip().isin(["", "[removed]", "[deleted]"]).any()
+    assert not reddit.responses["text"].str.strip().isin(["", "[removed]", "[deleted]"]).any()
+    assert reddit.posts["post_id"].is_unique and reddit.responses["response_id"].is_unique
+    assert set(reddit.responses["post_id"]) <= set(reddit.posts["post_id"])
+    assert (reddit.responses["variant_id"] == reddit.responses["post_id"].map(original_variant_id)).all()
+
+
+def test_reddit_crossposts_are_flagged(reddit):
+    flagged = reddit.posts[reddit.posts["defects"] == "crossposted"]
+    assert len(flagged) > 0 and flagged["communities"].str.contains(";").all()
+    # every merged copy is accounted for: one extra community entry per copy
+    assert flagged["communities"].str.count(";").sum() == reddit.notes["posts_duplicate_copies_merged"]
+
+
+def test_multiline_quoted_fields_survive(reddit):
+    assert reddit.posts["text"].str.contains("\n").sum() > 1000
+
+
+def test_gpt4_shifted_columns_are_repaired(gpt4, mirror):
+    recorded = gpt4.responses[gpt4.responses["responder"] == "recorded:gpt-4"]
+    assert set(recorded["condition"]) == {"social_media", "mental_health_forum", "clinician",
+                                          "forum_without_demographics", "forum_with_demographics"}
+    meta = recorded["meta"].map(json.loads)
+    swapped = meta.map(lambda m: m["label_swap_suspected"])
+    assert swapped.sum() == recorded["condition"].isin(
+        ["forum_without_demographics", "forum_with_demographics"]).sum()
+    raw = pd.read_csv(mirror / "mh-eval/gpt4_responses/eval_set_black_gpt4_rescored.tsv", sep="\t")
+    black = meta[meta.map(lambda m: m.get("paper_race") == "black")]
+    assert len(black) == len(raw) == 1226
+    tox = black.map(lambda m: m["paper_toxicity"])
+    assert tox.mean() == pytest.approx(raw["sentiment"].mean())
+    assert black.map(lambda m: m["paper_ER"]).mean() == pytest.approx(raw["pred_ER"].mean())
+
+
+def test_gpt4_subset_files_merge_groups(gpt4):
+    meta = gpt4.responses["meta"].map(json.loads)
+    female = meta[meta.map(lambda m: m.get("paper_gender") == "female")]
+    assert len(female) == 110
+    assert female.map(lambda m: m.get("paper_race") == "asian").all()
+
+
+def test_counterfactual_design_and_duplicate_file_flag(counterfactual):
+    assert len(counterfactual.posts) == 11
+    variants = counterfactual.variants
+    assert len(variants) == 88
+    flagged = variants[~variants["fidelity_ok"]]
+    assert len(flagged) == 11
+    assert set(zip(flagged["race"], flagged["gender"], flagged["cue_kind"], strict=True)) == {
+        ("black", "male", "explicit")}
+    responses = counterfactual.responses
+    assert len(responses) == 990
+    per_variant = responses.groupby("variant_id").size()
+    assert (per_variant == 10).all() and len(per_variant) == 99
+    originals = {original_variant_id(p) for p in counterfactual.posts["post_id"]}
+    assert originals <= set(per_variant.index)
+
+
+def test_epitome_and_counsel_chat(mirror):
+    epitome = get_dataset("epitome").parse()
+    assert len(epitome.posts) == 2979 and len(epitome.responses) == 3023
+    counsel = get_dataset("counsel-chat").parse()
+    assert len(counsel.posts) == 815
+    assert set(counsel.responses["responder"]) == {"therapist"}
+    # a question listed under several topics keeps its first: 29 of the 31 topics lead some question
+    assert counsel.posts["community"].nunique() == 29
