@@ -157,8 +157,7 @@ def _import(kind: str, file: Path, maps: list[str], study: Path | None) -> None:
         responders = sorted(bundle.responses["responder"].unique()) if len(bundle.responses) else ["peer"]
         columns = ", ".join(f'{k} = "{v}"' for k, v in mapping.items())
         text = (f'[study]\nname = "{study.stem}"\n\n[[data]]\nfile = "{file.resolve()}"\nkind = "{kind}"\n'
-                f"columns = {{ {columns} }}\n\n[generation]\nresponders = {json.dumps(responders)}\n"
-                f'conditions = {json.dumps(sorted(bundle.responses["condition"].unique()) or ["imported"])}\n\n'
+                f"columns = {{ {columns} }}\n\n[generation]\nresponders = {json.dumps(responders)}\n\n"
                 '[scoring]\nscorers = ["text", "empathy", "sentiment", "toxicity", "safety"]\n')
         if study.exists():
             raise CarelensError("refusing to overwrite an existing file", where=str(study))
