@@ -15,6 +15,7 @@ from carelens.datasets.fetch import dataset_file
 from carelens.datasets.importing import import_file
 from carelens.datasets.registry import DATASETS, get_dataset
 from carelens.errors import CarelensError
+from carelens.generation import commands as generation_commands
 from carelens.store import RunDir
 from carelens.study import STAGE_NAMES, run_study
 
@@ -24,6 +25,8 @@ import_app = typer.Typer(help="Import your own posts or responses (CSV, TSV, JSO
                          no_args_is_help=True)
 app.add_typer(data_app, name="data")
 app.add_typer(import_app, name="import")
+app.add_typer(generation_commands.app, name="generation", help="Prompt conditions, the response cache, "
+              "and one-off requests to check an endpoint.")
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True)

@@ -90,22 +90,26 @@ class LoadedStudy:
         return path if path.is_absolute() else Path(os.path.normpath(self.path.parent / path))
 
 
-def _allowed_keys(model: Any, loc: tuple[Any, ...]) -> list[str]:
-    """The field names of the model that the location's parent points into."""
-    current = model
-    for part in loc[:-1]:
-        if isinstance(part, int):
-            continue
-        field = getattr(current, "model_fields", {}).get(part)
-        if field is None:
-            return []
-        annotation = field.annotation
-        args = getattr(annotation, "__args__", ())
-        candidates = [annotation, *args]
-        current = next((c for c in candidates if hasattr(c, "model_fields")), None)
-        if current is None:
-            return []
-    return list(getattr(current, "model_fields", {}))
+def _allowed_keys(annotation: Any, parts: tuple[Any, ...]) -> list[str]:
+    """The keys allowed at the table that ``parts`` leads to from ``annotation``.
+
+    Steps through models (a field name), lists (an index), dicts (a user's key) and optionals.
+    """
+    fields = getattr(annotation, "model_fields", None)
+    if fields is not None:
+        if not parts:
+            return list(fields)
+        field = fields.get(parts[0])
+        return _allowed_keys(field.annotation, parts[1:]) if field is not None else []
+    args = getattr(annotation, "__args__", ())
+    origin = getattr(annotation, "__origin__", None)
+    if origin in (list, dict) and parts:
+        return _allowed_keys(args[-1], parts[1:])
+    for arg in args:  # a union such as ``Model | None``
+        found = _allowed_keys(arg, parts)
+        if found:
+            return found
+    return []
 
 
 def _format_error(error: Any) -> str:
@@ -113,7 +117,7 @@ def _format_error(error: Any) -> str:
     path = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in loc).replace(".[", "[")
     message = error["msg"]
     if error["type"] == "extra_forbidden":
-        allowed = _allowed_keys(Study, loc)
+        allowed = _allowed_keys(Study, loc[:-1])
         close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
         hint = f" (did you mean '{close[0]}'?)" if close else ""
         message = f"unknown key{hint}; allowed keys: {', '.join(allowed)}"

@@ -47,3 +47,12 @@ def test_missing_and_undecodable_study_files(tmp_path):
     bad.write_bytes(b"[study]\nname = '\xff'\n")
     with pytest.raises(CarelensError, match="not UTF-8"):
         load_study(bad)
+
+
+def test_typo_inside_a_named_table_lists_its_keys():
+    text = ('[study]\nname = "t"\n[[data]]\ndataset = "epitome"\n'
+            '[generation.sampling.clinician]\ntemprature = 1\n')
+    with pytest.raises(CarelensError) as info:
+        parse_study(text, "s.toml")
+    assert ("generation.sampling.clinician.temprature: unknown key (did you mean 'temperature'?); "
+            "allowed keys: temperature, top_p, max_tokens, seed") in str(info.value)

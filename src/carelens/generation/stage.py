@@ -1,0 +1,127 @@
+"""The generate stage: every model responder answers every usable variant under every condition.
+
+Rows of ``responses``: the collected replies of the listed collected responders (``peer``,
+``therapist``, ``recorded:<name>``) to usable variants, then one row per model responder x condition x
+variant x sample, in that order. A variant is usable when its ``fidelity_ok`` is True.
+"""
+
+import json
+from typing import Any
+
+import pandas as pd
+
+from carelens.errors import CarelensError
+from carelens.generation.cache import default_cache_path
+from carelens.generation.engine import (
+    ChatRequest,
+    ChatResult,
+    SamplingParams,
+    pii_stripping,
+    run_requests,
+    summarize,
+)
+from carelens.generation.prompts import SWAPPED_LABELS_NOTE, Condition, resolve_conditions
+from carelens.generation.settings import GenerationConfig
+from carelens.generation.specs import SPEC_FORMS, parse_responder
+from carelens.ids import stable_id
+from carelens.study import StageContext
+from carelens.tables import SCHEMAS, conform, empty_table
+
+META_KEYS = ("finish_reason", "attempts", "refusal_pattern", "filter", "truncated_tokens", "pii_removed",
+             "model")
+
+
+def sampling_for(config: GenerationConfig, condition: str, responder: str, study_seed: int) -> SamplingParams:
+    """The [generation] values, then the condition's, then the responder's (the local model's seed
+    defaults to the study seed)."""
+    params = SamplingParams(config.temperature, config.top_p, config.max_tokens, config.seed)
+    params = params.updated(config.custom_conditions.get(condition))
+    params = params.updated(config.sampling.get(condition)).updated(config.sampling.get(responder))
+    spec = parse_responder(responder)
+    if params.seed is None and spec is not None and spec.local:
+        params = params.updated({"seed": study_seed})
+    return params
+
+
+def _collected(ctx: StageContext, config: GenerationConfig, usable: set[str]) -> pd.DataFrame:
+    names = [r for r in config.responders if parse_responder(r) is None]
+    if not names:
+        return empty_table("responses")
+    table = ctx.table("collected_responses")
+    present = sorted(table["responder"].dropna().unique())
+    missing = [r for r in names if r not in present]
+    if missing:
+        raise CarelensError(
+            f"collected responder(s) {missing} have no replies in this study's data (collected responders "
+            f"present: {', '.join(present) or 'none'}; model responders are written {SPEC_FORMS})",
+            where="generation.responders")
+    rows = table[table["responder"].isin(names)]
+    kept = rows[rows["variant_id"].isin(usable)]
+    ctx.notes["collected_rows"] = {r: int((kept["responder"] == r).sum()) for r in names}
+    ctx.notes["collected_rows_excluded"] = int(len(rows) - len(kept))
+    return conform("responses", kept[[c for c in SCHEMAS["responses"]]])
+
+
+def _row(result: ChatResult, variant: Any, condition: str) -> dict[str, Any]:
+    request = result.request
+    meta = {k: result.meta[k] for k in META_KEYS if result.meta.get(k) not in (None, {}, "")}
+    meta.update({"usage": result.usage, "cached": result.cached, "error": result.error,
+                 "params": request.params.as_dict()})
+    return {
+        "response_id": stable_id("r", request.responder, condition, variant.variant_id, request.sample,
+                                 request.params.as_dict()),
+        "variant_id": variant.variant_id,
+        "post_id": variant.post_id,
+        "responder": request.responder,
+        "condition": condition,
+        "sample": request.sample,
+        "text": result.text if result.text is not None else "",
+        "status": result.status,
+        "meta": json.dumps(meta, sort_keys=True, default=str),
+    }
+
+
+def generate(ctx: StageContext) -> dict[str, pd.DataFrame]:
+    """Collected replies plus generated ones, as the ``responses`` table."""
+    config = ctx.study.generation
+    variants = ctx.table("variants")
+    fidelity = variants["fidelity_ok"].fillna(False).astype(bool)
+    usable = variants[fidelity].reset_index(drop=True)
+    ctx.notes["variants_used"] = int(len(usable))
+    ctx.notes["variants_excluded_fidelity"] = int((~fidelity).sum())
+
+    collected = _collected(ctx, config, set(usable["variant_id"]))
+    models = [r for r in config.responders if parse_responder(r) is not None]
+    conditions: list[Condition] = resolve_conditions(config.conditions, config.custom_conditions)
+
+    requests: list[ChatRequest] = []
+    where: list[tuple[Any, str]] = []
+    for responder in models:
+        for condition in conditions:
+            params = sampling_for(config, condition.name, responder, ctx.study.study.seed)
+            for variant in usable.itertuples(index=False):
+                messages = condition.messages(variant.text if isinstance(variant.text, str) else "")
+                for sample in range(config.samples):
+                    requests.append(ChatRequest(responder, messages, params, sample, tag="generate"))
+                    where.append((variant, condition.name))
+
+    cache_path = ctx.loaded.resolve(config.cache) if config.cache else default_cache_path()
+    results = run_requests(requests, config=config, cache_path=cache_path, progress_label="generate")
+    generated = pd.DataFrame([_row(r, v, c) for r, (v, c) in zip(results, where, strict=True)],
+                             columns=list(SCHEMAS["responses"]))
+
+    summary = summarize(results, config.prices)
+    ctx.notes["requests"] = len(requests)
+    ctx.notes["responders"] = summary
+    ctx.notes["pii"] = {r: {"stripped": pii_stripping(r, config), "removed": summary[r]["pii_removed"]}
+                        for r in models}
+    costs = [s["cost_usd"] for s in summary.values() if "cost_usd" in s]
+    if costs:
+        ctx.notes["cost_usd"] = round(sum(costs), 6)
+    if {"forum_with_demographics", "forum_without_demographics"} & set(config.conditions) or any(
+            r.startswith("recorded:") for r in config.responders):
+        ctx.notes["caveat"] = SWAPPED_LABELS_NOTE
+    frames = [f for f in (collected, generated) if len(f)]
+    out = pd.concat(frames, ignore_index=True) if frames else empty_table("responses")
+    return {"responses": conform("responses", out)}
+
