@@ -67,7 +67,8 @@ async def rater_session(browser: Browser, server: Server, rnd: Round, rater: str
 
 
 # In CI (CI=true) a missing Chromium fails the test: `make test` installs it.
-@pytest.mark.skipif(not CHROMIUM.exists() and not os.environ.get("CI"), reason=f"Chromium not found at {CHROMIUM}")
+@pytest.mark.skipif(not CHROMIUM.exists() and not os.environ.get("CI"),
+                    reason=f"Chromium not found at {CHROMIUM}")
 async def test_two_raters_restart_and_export(server: Server, review_round: Round, tmp_path: Path) -> None:
     errors: list[str] = []
     async with async_playwright() as p:
