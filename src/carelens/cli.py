@@ -15,6 +15,7 @@ from carelens.datasets.fetch import dataset_file
 from carelens.datasets.importing import import_file
 from carelens.datasets.registry import DATASETS, get_dataset
 from carelens.errors import CarelensError
+from carelens.demographics import commands as demographics_commands
 from carelens.generation import commands as generation_commands
 from carelens.review import commands as review_commands
 from carelens.store import RunDir
@@ -28,6 +29,8 @@ app.add_typer(data_app, name="data")
 app.add_typer(import_app, name="import")
 app.add_typer(generation_commands.app, name="generation", help="Prompt conditions, the response cache, "
               "and one-off requests to check an endpoint.")
+app.add_typer(demographics_commands.app, name="demographics",
+              help="The cue bank, the probe's answer parser, and the manipulation check.")
 app.add_typer(review_commands.app, name="review", help="Blinded clinician rating rounds and agreement.")
 
 out = Console(soft_wrap=True)
