@@ -14,8 +14,8 @@ from carelens.config import load_study
 from carelens.datasets.fetch import dataset_file
 from carelens.datasets.importing import import_file
 from carelens.datasets.registry import DATASETS, get_dataset
-from carelens.errors import CarelensError
 from carelens.demographics import commands as demographics_commands
+from carelens.errors import CarelensError
 from carelens.generation import commands as generation_commands
 from carelens.review import commands as review_commands
 from carelens.store import RunDir
