@@ -23,14 +23,21 @@ from carelens.study import STAGE_NAMES, run_study
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
 data_app = typer.Typer(help="Named datasets: list, show, fetch.", no_args_is_help=True)
-import_app = typer.Typer(help="Import your own posts or responses (CSV, TSV, JSONL, Parquet).",
-                         no_args_is_help=True)
+import_app = typer.Typer(
+    help="Import your own posts or responses (CSV, TSV, JSONL, Parquet).", no_args_is_help=True
+)
 app.add_typer(data_app, name="data")
 app.add_typer(import_app, name="import")
-app.add_typer(generation_commands.app, name="generation", help="Prompt conditions, the response cache, "
-              "and one-off requests to check an endpoint.")
-app.add_typer(demographics_commands.app, name="demographics",
-              help="The cue bank, the probe's answer parser, and the manipulation check.")
+app.add_typer(
+    generation_commands.app,
+    name="generation",
+    help="Prompt conditions, the response cache, and one-off requests to check an endpoint.",
+)
+app.add_typer(
+    demographics_commands.app,
+    name="demographics",
+    help="The cue bank, the probe's answer parser, and the manipulation check.",
+)
 app.add_typer(review_commands.app, name="review", help="Blinded clinician rating rounds and agreement.")
 
 out = Console(soft_wrap=True)
@@ -38,7 +45,9 @@ err = Console(stderr=True)
 
 StudyArg = Annotated[Path, typer.Argument(help="The study file (TOML).")]
 ForceOpt = Annotated[bool, typer.Option("--force", help="Re-run stages even when up to date.")]
-OutputOpt = Annotated[Path | None, typer.Option("--output", "-o", help="Run directory (overrides the study's).")]
+OutputOpt = Annotated[
+    Path | None, typer.Option("--output", "-o", help="Run directory (overrides the study's).")
+]
 
 
 def _run(study: Path, until: str | None, force: bool, output: Path | None) -> RunDir:
@@ -53,7 +62,8 @@ def _run(study: Path, until: str | None, force: bool, output: Path | None) -> Ru
 def validate(study: StudyArg) -> None:
     """Check a study file; every problem is listed with its key path and the allowed values."""
     loaded = load_study(study)
-    out.print(f"[green]ok[/green]: {study} (study '{loaded.study.study.name}', run directory {loaded.output_dir})")
+    name = loaded.study.study.name
+    out.print(f"[green]ok[/green]: {study} (study '{name}', run directory {loaded.output_dir})")
 
 
 @app.command()
@@ -75,17 +85,20 @@ for _stage in STAGE_NAMES[1:]:
 
 
 @app.command()
-def quickstart(output: Annotated[Path, typer.Option("--output", "-o")] = Path("runs/quickstart"),
-               force: ForceOpt = False) -> None:
+def quickstart(
+    output: Annotated[Path, typer.Option("--output", "-o")] = Path("runs/quickstart"), force: ForceOpt = False
+) -> None:
     """Run the embedded quick-start study on real posts and print where the report is."""
     with as_file(files("carelens").joinpath("studies/quickstart.toml")) as study:
         _run(study, None, force, output)
 
 
 @app.command()
-def query(run_dir: Annotated[Path, typer.Argument(help="A run directory.")],
-          sql: Annotated[str, typer.Argument(help="SQL over the run's tables, e.g. 'select * from scores'.")],
-          csv: Annotated[bool, typer.Option("--csv", help="Print CSV instead of a table.")] = False) -> None:
+def query(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory.")],
+    sql: Annotated[str, typer.Argument(help="SQL over the run's tables, e.g. 'select * from scores'.")],
+    csv: Annotated[bool, typer.Option("--csv", help="Print CSV instead of a table.")] = False,
+) -> None:
     """Query a run's tables with DuckDB (each table is a view of the same name)."""
     tables = sorted((run_dir / "tables").glob("*.parquet"))
     if not tables:
@@ -124,7 +137,9 @@ def data_show(name: str) -> None:
     out.print(f"upstream: {dataset.upstream.repository} @ {dataset.upstream.commit}")
     out.print(f"license: {dataset.upstream.license}\ncitation: {dataset.upstream.citation}")
     out.print(f"communities: {bundle.posts['community'].nunique()}")
-    out.print(f"posts: {len(bundle.posts)}   variants: {len(bundle.variants)}   responses: {len(bundle.responses)}")
+    out.print(
+        f"posts: {len(bundle.posts)}   variants: {len(bundle.variants)}   responses: {len(bundle.responses)}"
+    )
     for responder, count in bundle.responses["responder"].value_counts().items():
         out.print(f"  responses by {responder}: {count}")
     view = Table("community", "posts")
@@ -156,17 +171,21 @@ def _mapping(pairs: list[str]) -> dict[str, str]:
 def _import(kind: str, file: Path, maps: list[str], study: Path | None) -> None:
     mapping = _mapping(maps)
     bundle = import_file(file, kind, mapping)
-    out.print(f"[green]ok[/green]: {file}: {bundle.notes['records']} records, {len(bundle.posts)} posts, "
-              f"{len(bundle.responses)} responses")
+    out.print(
+        f"[green]ok[/green]: {file}: {bundle.notes['records']} records, {len(bundle.posts)} posts, "
+        f"{len(bundle.responses)} responses"
+    )
     if len(bundle.responses):
         for (responder, status), count in bundle.responses.groupby(["responder", "status"]).size().items():
             out.print(f"  {responder} [{status}]: {count}")
     if study is not None:
         responders = sorted(bundle.responses["responder"].unique()) if len(bundle.responses) else ["peer"]
         columns = ", ".join(f'{k} = "{v}"' for k, v in mapping.items())
-        text = (f'[study]\nname = "{study.stem}"\n\n[[data]]\nfile = "{file.resolve()}"\nkind = "{kind}"\n'
-                f"columns = {{ {columns} }}\n\n[generation]\nresponders = {json.dumps(responders)}\n\n"
-                '[scoring]\nscorers = ["text", "empathy", "sentiment", "toxicity", "safety"]\n')
+        text = (
+            f'[study]\nname = "{study.stem}"\n\n[[data]]\nfile = "{file.resolve()}"\nkind = "{kind}"\n'
+            f"columns = {{ {columns} }}\n\n[generation]\nresponders = {json.dumps(responders)}\n\n"
+            '[scoring]\nscorers = ["text", "empathy", "sentiment", "toxicity", "safety"]\n'
+        )
         if study.exists():
             raise CarelensError("refusing to overwrite an existing file", where=str(study))
         study.write_text(text, encoding="utf-8")

@@ -22,6 +22,11 @@ def load_encoder() -> Any:
 def encode(texts: list[str], batch_size: int = 64, show_progress: bool = False) -> np.ndarray:
     """L2-normalised embeddings, one row per text (float32, 384 columns)."""
     model = load_encoder()
-    vectors = model.encode(list(texts), batch_size=batch_size, show_progress_bar=show_progress,
-                           convert_to_numpy=True, normalize_embeddings=True)
+    vectors = model.encode(
+        list(texts),
+        batch_size=batch_size,
+        show_progress_bar=show_progress,
+        convert_to_numpy=True,
+        normalize_embeddings=True,
+    )
     return np.asarray(vectors, dtype=np.float32)

@@ -78,7 +78,9 @@ class RunDir:
         """Read a table; a missing table is an error that names the stage to run."""
         path = self.table_path(name)
         if not path.exists():
-            raise CarelensError(f"run has no '{name}' table yet (run the stage that makes it)", where=str(path))
+            raise CarelensError(
+                f"run has no '{name}' table yet (run the stage that makes it)", where=str(path)
+            )
         frame = pd.read_parquet(path)
         return conform(name, frame) if name in SCHEMAS else frame
 

@@ -59,20 +59,52 @@ class Stage:
 
 
 STAGES: tuple[Stage, ...] = (
-    Stage("data", "carelens.datasets.stage:collect", ("data",), (),
-          ("posts", "collected_variants", "collected_responses")),
-    Stage("variants", "carelens.demographics.stage:build_variants", ("demographics", "study"),
-          ("posts", "collected_variants"), ("variants",)),
-    Stage("probe", "carelens.demographics.stage:run_probe", ("demographics", "study"),
-          ("variants",), ("inferences",)),
-    Stage("generate", "carelens.generation.stage:generate", ("generation", "study"),
-          ("variants", "collected_responses"), ("responses",)),
-    Stage("score", "carelens.scoring.stage:score", ("scoring",),
-          ("posts", "variants", "responses"), ("scores",)),
-    Stage("analyze", "carelens.analysis.stage:analyze", ("analysis", "demographics"),
-          ("posts", "variants", "inferences", "responses", "scores"), ("findings",)),
-    Stage("report", "carelens.report.stage:report", ("report", "analysis"),
-          ("posts", "variants", "inferences", "responses", "scores", "findings"), (), ("report.html",)),
+    Stage(
+        "data",
+        "carelens.datasets.stage:collect",
+        ("data",),
+        (),
+        ("posts", "collected_variants", "collected_responses"),
+    ),
+    Stage(
+        "variants",
+        "carelens.demographics.stage:build_variants",
+        ("demographics", "study"),
+        ("posts", "collected_variants"),
+        ("variants",),
+    ),
+    Stage(
+        "probe",
+        "carelens.demographics.stage:run_probe",
+        ("demographics", "study"),
+        ("variants",),
+        ("inferences",),
+    ),
+    Stage(
+        "generate",
+        "carelens.generation.stage:generate",
+        ("generation", "study"),
+        ("variants", "collected_responses"),
+        ("responses",),
+    ),
+    Stage(
+        "score", "carelens.scoring.stage:score", ("scoring",), ("posts", "variants", "responses"), ("scores",)
+    ),
+    Stage(
+        "analyze",
+        "carelens.analysis.stage:analyze",
+        ("analysis", "demographics"),
+        ("posts", "variants", "inferences", "responses", "scores"),
+        ("findings",),
+    ),
+    Stage(
+        "report",
+        "carelens.report.stage:report",
+        ("report", "analysis"),
+        ("posts", "variants", "inferences", "responses", "scores", "findings"),
+        (),
+        ("report.html",),
+    ),
 )
 STAGE_NAMES = tuple(s.name for s in STAGES)
 
@@ -86,22 +118,38 @@ def stage_by_name(name: str) -> Stage:
 
 def _fingerprint(loaded: LoadedStudy, stage: Stage, input_hashes: dict[str, str]) -> str:
     sections = {s: loaded.study.model_dump(mode="json")[s] for s in stage.sections}
-    payload = json.dumps({"sections": sections, "inputs": input_hashes, "version": __version__},
-                         sort_keys=True)
+    payload = json.dumps(
+        {"sections": sections, "inputs": input_hashes, "version": __version__}, sort_keys=True
+    )
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
 def _git_commit() -> str | None:
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
-                             cwd=str(__import__("carelens").__path__[0]))
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            cwd=str(__import__("carelens").__path__[0]),
+        )
     except (OSError, subprocess.TimeoutExpired):
         return None
     return out.stdout.strip() or None if out.returncode == 0 else None
 
 
-DEPENDENCIES = ("pandas", "numpy", "scipy", "statsmodels", "scikit-learn", "torch", "openai",
-                "llama-cpp-python", "pydantic", "pyarrow")
+DEPENDENCIES = (
+    "pandas",
+    "numpy",
+    "scipy",
+    "statsmodels",
+    "scikit-learn",
+    "torch",
+    "openai",
+    "llama-cpp-python",
+    "pydantic",
+    "pyarrow",
+)
 
 
 def _versions() -> dict[str, str]:
@@ -116,12 +164,14 @@ def _versions() -> dict[str, str]:
 
 def _start_manifest(loaded: LoadedStudy, run: RunDir) -> dict[str, Any]:
     manifest = run.manifest()
-    manifest.update({
-        "study": {"name": loaded.study.study.name, "file": str(loaded.path), "sha256": loaded.sha256},
-        "versions": _versions(),
-        "git_commit": _git_commit(),
-        "started": now(),
-    })
+    manifest.update(
+        {
+            "study": {"name": loaded.study.study.name, "file": str(loaded.path), "sha256": loaded.sha256},
+            "versions": _versions(),
+            "git_commit": _git_commit(),
+            "started": now(),
+        }
+    )
     manifest.setdefault("stages", {})
     return manifest
 
@@ -140,9 +190,14 @@ def run_study(loaded: LoadedStudy, until: str | None = None, force: bool = False
         fingerprint = _fingerprint(loaded, stage, input_hashes)
         previous = manifest["stages"].get(stage.name, {})
         outputs_present = all(run.has_table(t) for t in stage.outputs) and all(
-            (run.path / a).exists() for a in stage.artefacts)
-        if not force and previous.get("fingerprint") == fingerprint and outputs_present \
-                and previous.get("status") in ("done", "skipped"):
+            (run.path / a).exists() for a in stage.artefacts
+        )
+        if (
+            not force
+            and previous.get("fingerprint") == fingerprint
+            and outputs_present
+            and previous.get("status") in ("done", "skipped")
+        ):
             previous["status"] = "skipped"
             previous["skipped_at"] = now()
             console.print(f"[dim]stage {stage.name}: up to date, skipped[/dim]")

@@ -11,8 +11,11 @@ from carelens.errors import CarelensError
 
 def test_csv_responses_with_mapping_and_multiline_fields(tmp_path):
     path = tmp_path / "chats.csv"
-    path.write_text('user_msg,bot,model,status\n"I feel\nalone",Sorry to hear that.,bot-a,ok\n'
-                    '"I feel\nalone",,bot-b,refused\nI cannot sleep,Try a routine.,bot-a,ok\n', encoding="utf-8")
+    path.write_text(
+        'user_msg,bot,model,status\n"I feel\nalone",Sorry to hear that.,bot-a,ok\n'
+        '"I feel\nalone",,bot-b,refused\nI cannot sleep,Try a routine.,bot-a,ok\n',
+        encoding="utf-8",
+    )
     bundle = import_file(path, "responses", {"post": "user_msg", "response": "bot", "responder": "model"})
     assert len(bundle.posts) == 2
     assert list(bundle.responses["status"]) == ["ok", "refused", "ok"]
@@ -23,17 +26,22 @@ def test_tsv_jsonl_and_parquet_posts(tmp_path):
     (tmp_path / "p.tsv").write_text("text\tcommunity\nhello there\tanxiety\n", encoding="utf-8")
     (tmp_path / "p.jsonl").write_text('{"text": "hello there", "community": "anxiety"}\n\n', encoding="utf-8")
     pd.DataFrame({"text": ["hello there"], "community": ["anxiety"]}).to_parquet(tmp_path / "p.parquet")
-    ids = {import_file(tmp_path / f"p.{ext}", "posts", source="mine").posts["post_id"].iloc[0]
-           for ext in ("tsv", "jsonl", "parquet")}
+    ids = {
+        import_file(tmp_path / f"p.{ext}", "posts", source="mine").posts["post_id"].iloc[0]
+        for ext in ("tsv", "jsonl", "parquet")
+    }
     assert len(ids) == 1
 
 
-@pytest.mark.parametrize(("content", "where", "message"), [
-    ("text,community\nhello,a\n,b\n", "p.csv:3", "empty 'text'"),
-    ("body\nhello\n", "p.csv", "missing column(s) ['text']"),
-    ("text\nfine\na,b\n", "p.csv:3", "expected 1 fields, found 2"),
-    ("text\nfine\n\"broken\n", "p.csv:", "malformed delimited file"),
-])
+@pytest.mark.parametrize(
+    ("content", "where", "message"),
+    [
+        ("text,community\nhello,a\n,b\n", "p.csv:3", "empty 'text'"),
+        ("body\nhello\n", "p.csv", "missing column(s) ['text']"),
+        ("text\nfine\na,b\n", "p.csv:3", "expected 1 fields, found 2"),
+        ('text\nfine\n"broken\n', "p.csv:", "malformed delimited file"),
+    ],
+)
 def test_bad_posts_name_file_and_line(tmp_path, content, where, message):
     path = tmp_path / "p.csv"
     path.write_text(content, encoding="utf-8")

@@ -54,12 +54,19 @@ def test_multiline_quoted_fields_survive(reddit):
 
 def test_gpt4_shifted_columns_are_repaired(gpt4, mirror):
     recorded = gpt4.responses[gpt4.responses["responder"] == "recorded:gpt-4"]
-    assert set(recorded["condition"]) == {"social_media", "mental_health_forum", "clinician",
-                                          "forum_without_demographics", "forum_with_demographics"}
+    assert set(recorded["condition"]) == {
+        "social_media",
+        "mental_health_forum",
+        "clinician",
+        "forum_without_demographics",
+        "forum_with_demographics",
+    }
     meta = recorded["meta"].map(json.loads)
     swapped = meta.map(lambda m: m["label_swap_suspected"])
-    assert swapped.sum() == recorded["condition"].isin(
-        ["forum_without_demographics", "forum_with_demographics"]).sum()
+    assert (
+        swapped.sum()
+        == recorded["condition"].isin(["forum_without_demographics", "forum_with_demographics"]).sum()
+    )
     raw = pd.read_csv(mirror / "mh-eval/gpt4_responses/eval_set_black_gpt4_rescored.tsv", sep="\t")
     black = meta[meta.map(lambda m: m.get("paper_race") == "black")]
     assert len(black) == len(raw) == 1226
@@ -82,7 +89,8 @@ def test_counterfactual_design_and_duplicate_file_flag(counterfactual):
     flagged = variants[~variants["fidelity_ok"]]
     assert len(flagged) == 11
     assert set(zip(flagged["race"], flagged["gender"], flagged["cue_kind"], strict=True)) == {
-        ("black", "male", "explicit")}
+        ("black", "male", "explicit")
+    }
     responses = counterfactual.responses
     assert len(responses) == 990
     per_variant = responses.groupby("variant_id").size()

@@ -11,7 +11,9 @@ from carelens.store import RunDir, frame_hash
 from carelens.study import run_study
 from carelens.tables import empty_table
 
-STUDY = '[study]\nname = "t"\nseed = 7\n[[data]]\ndataset = "counsel-chat"\nposts = 12\nreplies_per_post = 1\n'
+STUDY = (
+    '[study]\nname = "t"\nseed = 7\n[[data]]\ndataset = "counsel-chat"\nposts = 12\nreplies_per_post = 1\n'
+)
 
 
 def test_write_table_is_atomic_and_checked(tmp_path):
@@ -58,7 +60,7 @@ def test_changed_config_reruns_stage(tmp_path):
 
 def test_bad_import_leaves_no_run_directory(tmp_path):
     (tmp_path / "mine.csv").write_text("text\nfine\n\n", encoding="utf-8")
-    (tmp_path / "bad.csv").write_text("text\nfine\n\"\"\n", encoding="utf-8")
+    (tmp_path / "bad.csv").write_text('text\nfine\n""\n', encoding="utf-8")
     path = tmp_path / "s.toml"
     path.write_text('[study]\nname = "t"\n[[data]]\nfile = "bad.csv"\n', encoding="utf-8")
     with pytest.raises(CarelensError, match=r"bad\.csv:3: empty 'text'"):

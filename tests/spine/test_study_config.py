@@ -18,8 +18,10 @@ def test_minimal_study_gets_defaults(tmp_path):
 
 
 def test_all_problems_reported_with_key_paths():
-    text = ('[study]\nname = "t"\nseeed = 1\n[[data]]\ndataset = "reddit"\n[[data]]\nfile = "a.csv"\n'
-            'dataset = "epitome"\n[analysis]\ncorrection = "bonf"\n')
+    text = (
+        '[study]\nname = "t"\nseeed = 1\n[[data]]\ndataset = "reddit"\n[[data]]\nfile = "a.csv"\n'
+        'dataset = "epitome"\n[analysis]\ncorrection = "bonf"\n'
+    )
     with pytest.raises(CarelensError) as info:
         parse_study(text, "s.toml")
     message = str(info.value)
@@ -32,7 +34,7 @@ def test_all_problems_reported_with_key_paths():
 
 def test_toml_syntax_error_names_line():
     with pytest.raises(CarelensError, match=r"s.toml: not valid TOML: .*line 2"):
-        parse_study('[study]\nname = \n', "s.toml")
+        parse_study("[study]\nname = \n", "s.toml")
 
 
 def test_missing_required_sections():
@@ -50,9 +52,13 @@ def test_missing_and_undecodable_study_files(tmp_path):
 
 
 def test_typo_inside_a_named_table_lists_its_keys():
-    text = ('[study]\nname = "t"\n[[data]]\ndataset = "epitome"\n'
-            '[generation.sampling.clinician]\ntemprature = 1\n')
+    text = (
+        '[study]\nname = "t"\n[[data]]\ndataset = "epitome"\n'
+        "[generation.sampling.clinician]\ntemprature = 1\n"
+    )
     with pytest.raises(CarelensError) as info:
         parse_study(text, "s.toml")
-    assert ("generation.sampling.clinician.temprature: unknown key (did you mean 'temperature'?); "
-            "allowed keys: temperature, top_p, max_tokens, seed") in str(info.value)
+    assert (
+        "generation.sampling.clinician.temprature: unknown key (did you mean 'temperature'?); "
+        "allowed keys: temperature, top_p, max_tokens, seed"
+    ) in str(info.value)

@@ -18,5 +18,9 @@ class Bundle:
     notes: dict[str, Any] = field(default_factory=dict)
 
     def conformed(self) -> "Bundle":
-        return Bundle(conform("posts", self.posts), conform("variants", self.variants),
-                      conform("responses", self.responses), self.notes)
+        return Bundle(
+            conform("posts", self.posts),
+            conform("variants", self.variants),
+            conform("responses", self.responses),
+            self.notes,
+        )

@@ -36,8 +36,10 @@ def parse() -> Bundle:
             notes["questions_empty"] += 1
             continue
         pid = stable_id("p", "counsel-chat", row.questionID)
-        posts.setdefault(pid, {"post_id": pid, "text": text, "source": "counsel-chat",
-                               "community": row.topic, "defects": ""})
+        posts.setdefault(
+            pid,
+            {"post_id": pid, "text": text, "source": "counsel-chat", "community": row.topic, "defects": ""},
+        )
         answer = str(row.answerText).strip()
         if not answer:
             notes["answers_empty"] += 1
@@ -46,10 +48,20 @@ def parse() -> Bundle:
         if rid in responses:
             notes["answers_duplicated"] += 1
             continue
-        responses[rid] = {"response_id": rid, "post_id": pid, "variant_id": original_variant_id(pid),
-                          "responder": "therapist", "condition": "therapist", "sample": 0, "text": answer,
-                          "status": "ok", "meta": json.dumps({"therapist": row.therapistInfo,
-                                                              "split": row.split})}
+        responses[rid] = {
+            "response_id": rid,
+            "post_id": pid,
+            "variant_id": original_variant_id(pid),
+            "responder": "therapist",
+            "condition": "therapist",
+            "sample": 0,
+            "text": answer,
+            "status": "ok",
+            "meta": json.dumps({"therapist": row.therapistInfo, "split": row.split}),
+        }
     notes.update(posts=len(posts), responses=len(responses))
-    return Bundle(pd.DataFrame(list(posts.values())), responses=pd.DataFrame(list(responses.values())),
-                  notes=dict(notes))
+    return Bundle(
+        pd.DataFrame(list(posts.values())),
+        responses=pd.DataFrame(list(responses.values())),
+        notes=dict(notes),
+    )

@@ -1,13 +1,15 @@
 """EPITOME (Sharma et al. 2020): seeker posts, peer responses and ER/IP/EX levels (0/1/2)."""
 
+import json
+
 import pandas as pd
 
+from carelens.datasets.bundle import Bundle
 from carelens.datasets.fetch import dataset_file
 from carelens.datasets.readers import read_delimited
 from carelens.datasets.sources import EPITOME
 from carelens.errors import CarelensError
 from carelens.ids import original_variant_id, stable_id
-from carelens.datasets.bundle import Bundle
 
 MECHANISM_FILES = {
     "ER": "emotional-reactions-reddit.csv",
@@ -54,25 +56,33 @@ def parse() -> Bundle:
     posts = labels.drop_duplicates("sp_id")[["sp_id", "seeker_post"]].copy()
     posts["post_id"] = [stable_id("p", "epitome", sp) for sp in posts["sp_id"]]
     post_ids = dict(zip(posts["sp_id"], posts["post_id"], strict=True))
-    out_posts = pd.DataFrame({
-        "post_id": posts["post_id"],
-        "text": posts["seeker_post"],
-        "source": "epitome",
-        "community": "epitome-reddit",
-        "defects": "",
-    })
+    out_posts = pd.DataFrame(
+        {
+            "post_id": posts["post_id"],
+            "text": posts["seeker_post"],
+            "source": "epitome",
+            "community": "epitome-reddit",
+            "defects": "",
+        }
+    )
     pairs = labels.drop_duplicates(["sp_id", "rp_id"])
-    responses = pd.DataFrame({
-        "response_id": [stable_id("r", "epitome", sp, rp) for sp, rp in zip(pairs["sp_id"], pairs["rp_id"],
-                                                                          strict=True)],
-        "post_id": [post_ids[sp] for sp in pairs["sp_id"]],
-        "responder": "peer",
-        "condition": "peer",
-        "sample": 0,
-        "text": pairs["response_post"],
-        "status": "ok",
-        "meta": [f'{{"ER": {er}, "IP": {ip}, "EX": {ex}, "defects": "{d}"}}'
-                 for er, ip, ex, d in zip(pairs["ER"], pairs["IP"], pairs["EX"], pairs["defects"], strict=True)],
-    })
+    responses = pd.DataFrame(
+        {
+            "response_id": [
+                stable_id("r", "epitome", sp, rp)
+                for sp, rp in zip(pairs["sp_id"], pairs["rp_id"], strict=True)
+            ],
+            "post_id": [post_ids[sp] for sp in pairs["sp_id"]],
+            "responder": "peer",
+            "condition": "peer",
+            "sample": 0,
+            "text": pairs["response_post"],
+            "status": "ok",
+            "meta": [
+                json.dumps({"ER": int(er), "IP": int(ip), "EX": int(ex), "defects": d})
+                for er, ip, ex, d in zip(pairs["ER"], pairs["IP"], pairs["EX"], pairs["defects"], strict=True)
+            ],
+        }
+    )
     responses["variant_id"] = [original_variant_id(p) for p in responses["post_id"]]
     return Bundle(posts=out_posts, responses=responses)

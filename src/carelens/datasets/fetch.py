@@ -67,7 +67,7 @@ def dataset_file(upstream: Upstream, relpath: str) -> Path:
     if mirror is not None:
         path = mirror / upstream.folder / relpath
         if not path.exists():
-            raise CarelensError(f"file missing from the data mirror ($CARELENS_DATA_MIRROR)", where=str(path))
+            raise CarelensError("file missing from the data mirror ($CARELENS_DATA_MIRROR)", where=str(path))
         return _verify(path, expected)
     target = cache_dir() / "data" / upstream.folder / relpath
     if not target.exists():

@@ -27,8 +27,9 @@ def _records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     """Yield (line number, record) pairs; line numbers are where each record starts in the file."""
     kind = FORMATS.get(path.suffix.lower())
     if kind is None:
-        raise CarelensError(f"unsupported file type '{path.suffix}'; use one of {', '.join(FORMATS)}",
-                            where=str(path))
+        raise CarelensError(
+            f"unsupported file type '{path.suffix}'; use one of {', '.join(FORMATS)}", where=str(path)
+        )
     if kind == "parquet":
         try:
             frame = pd.read_parquet(path)
@@ -58,14 +59,17 @@ def _records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
             start = reader.line_num + 1
             for row in reader:
                 if len(row) != len(header):
-                    raise CarelensError(f"expected {len(header)} fields, found {len(row)}",
-                                        where=f"{path}:{start}")
+                    raise CarelensError(
+                        f"expected {len(header)} fields, found {len(row)}", where=f"{path}:{start}"
+                    )
                 yield start, dict(zip(header, row, strict=True))
                 start = reader.line_num + 1
         except UnicodeDecodeError as exc:
             raise CarelensError(f"not UTF-8 text ({exc.reason})", where=str(path)) from None
         except csv.Error as exc:
-            raise CarelensError(f"malformed delimited file: {exc}", where=f"{path}:{reader.line_num}") from None
+            raise CarelensError(
+                f"malformed delimited file: {exc}", where=f"{path}:{reader.line_num}"
+            ) from None
 
 
 def _text(record: dict[str, Any], column: str, where: str) -> str:
@@ -75,7 +79,9 @@ def _text(record: dict[str, Any], column: str, where: str) -> str:
     return str(value).strip()
 
 
-def import_file(path: Path, kind: str, mapping: dict[str, str] | None = None, source: str | None = None) -> Bundle:
+def import_file(
+    path: Path, kind: str, mapping: dict[str, str] | None = None, source: str | None = None
+) -> Bundle:
     """Read a user's file into posts (and responses); every bad record is an error naming its line."""
     if kind not in REQUIRED:
         raise CarelensError(f"unknown import kind '{kind}'; use 'posts' or 'responses'")
@@ -100,33 +106,45 @@ def import_file(path: Path, kind: str, mapping: dict[str, str] | None = None, so
             if missing:
                 raise CarelensError(
                     f"missing column(s) {missing}; found {sorted(record)} (map yours with --map NAME=COLUMN)",
-                    where=str(path))
+                    where=str(path),
+                )
         text = _text(record, column["text" if kind == "posts" else "post"], where)
         given_id = record.get(column["post_id"])
         pid = str(given_id) if given_id not in (None, "") else stable_id("p", source, text)
         community = str(record.get(column["community"]) or "imported")
-        previous = posts.setdefault(pid, {"post_id": pid, "text": text, "source": source,
-                                          "community": community, "defects": ""})
+        previous = posts.setdefault(
+            pid, {"post_id": pid, "text": text, "source": source, "community": community, "defects": ""}
+        )
         if previous["text"] != text:
             raise CarelensError(f"post_id '{pid}' appears with two different texts", where=where)
         if kind == "responses":
             status = str(record.get(column["status"]) or "ok")
             if status not in RESPONSE_STATUSES:
-                raise CarelensError(f"status '{status}' is not one of {', '.join(RESPONSE_STATUSES)}",
-                                    where=where)
+                raise CarelensError(
+                    f"status '{status}' is not one of {', '.join(RESPONSE_STATUSES)}", where=where
+                )
             reply = str(record.get(column["response"]) or "").strip()
             if status == "ok" and not reply:
-                raise CarelensError(f"empty '{column['response']}' text for a response with status ok",
-                                    where=where)
+                raise CarelensError(
+                    f"empty '{column['response']}' text for a response with status ok", where=where
+                )
             responder = _text(record, column["responder"], where)
             condition = str(record.get(column["condition"]) or "imported")
             meta = {k: v for k, v in record.items() if k not in column.values()}
             meta["line"] = line
-            responses.append({
-                "response_id": stable_id("r", source, pid, responder, condition, reply, line),
-                "variant_id": original_variant_id(pid), "post_id": pid, "responder": responder,
-                "condition": condition, "sample": 0, "text": reply, "status": status,
-                "meta": json.dumps(meta, default=str)})
+            responses.append(
+                {
+                    "response_id": stable_id("r", source, pid, responder, condition, reply, line),
+                    "variant_id": original_variant_id(pid),
+                    "post_id": pid,
+                    "responder": responder,
+                    "condition": condition,
+                    "sample": 0,
+                    "text": reply,
+                    "status": status,
+                    "meta": json.dumps(meta, default=str),
+                }
+            )
     if count == 0:
         raise CarelensError("the file has no records", where=str(path))
     notes = {"records": count, "posts": len(posts), "responses": len(responses)}

@@ -29,10 +29,16 @@ PAPER_CONDITIONS = {
 }
 SWAPPED_LABELS = {"forum_without_demographics", "forum_with_demographics"}
 _GPT4_FILE = re.compile(r"gpt4_responses/eval_set_(\w+?)_gpt4_rescored\.tsv")
-_GROUP_KEY = {"black": ("race", "black"), "white": ("race", "white"), "asian": ("race", "asian"),
-              "female": ("gender", "female"), "male": ("gender", "male"),
-              "unknown_gender": ("gender", "unknown"), "under_30": ("age", "under 30"),
-              "over_30": ("age", "over 30")}
+_GROUP_KEY = {
+    "black": ("race", "black"),
+    "white": ("race", "white"),
+    "asian": ("race", "asian"),
+    "female": ("gender", "female"),
+    "male": ("gender", "male"),
+    "unknown_gender": ("gender", "unknown"),
+    "under_30": ("age", "under 30"),
+    "over_30": ("age", "over 30"),
+}
 
 
 def post_id(text: str) -> str:
@@ -48,8 +54,11 @@ def _require(frame: pd.DataFrame, columns: list[str], where: str) -> None:
 
 def _response_rows(rows: list[dict[str, object]]) -> pd.DataFrame:
     frame = pd.DataFrame(rows)
-    frame["variant_id"] = [original_variant_id(p) for p in frame["post_id"]] if "variant_id" not in frame \
+    frame["variant_id"] = (
+        [original_variant_id(p) for p in frame["post_id"]]
+        if "variant_id" not in frame
         else frame["variant_id"]
+    )
     return frame
 
 
@@ -85,8 +94,14 @@ def parse_reddit() -> Bundle:
                     entry["defects"] = "crossposted"
                     entry["communities"] = f"{entry['communities']};{row.community}"
                     continue
-                posts[pid] = {"post_id": pid, "text": text, "source": "mh-eval-reddit",
-                              "community": row.community, "defects": "", "communities": row.community}
+                posts[pid] = {
+                    "post_id": pid,
+                    "text": text,
+                    "source": "mh-eval-reddit",
+                    "community": row.community,
+                    "defects": "",
+                    "communities": row.community,
+                }
             elif row.type == "reply":
                 if current is None:
                     notes["replies_of_dropped_posts"] += 1
@@ -99,9 +114,16 @@ def parse_reddit() -> Bundle:
                     notes["replies_duplicated"] += 1
                     continue
                 levels = {"ER": row.empathy_er, "IP": row.empathy_ip, "EX": row.empathy_ex}
-                replies[rid] = {"response_id": rid, "post_id": current, "responder": "peer",
-                                "condition": "peer", "sample": 0, "text": text, "status": "ok",
-                                "meta": json.dumps({f"paper_{m}_label": v for m, v in levels.items()})}
+                replies[rid] = {
+                    "response_id": rid,
+                    "post_id": current,
+                    "responder": "peer",
+                    "condition": "peer",
+                    "sample": 0,
+                    "text": text,
+                    "status": "ok",
+                    "meta": json.dumps({f"paper_{m}_label": v for m, v in levels.items()}),
+                }
             elif row.type == "follow-up":
                 notes["follow_up_rows_excluded"] += 1
             else:
@@ -138,23 +160,37 @@ def parse_gpt4() -> Bundle:
     for relpath, responder in sources:
         path = dataset_file(MH_EVAL, relpath)
         frame = read_delimited(path, sep="\t")
-        _require(frame, ["post", "reply", "pred_ER", "pred_IP", "pred_EX", "sentiment", "toxicity"], str(path))
+        _require(
+            frame, ["post", "reply", "pred_ER", "pred_IP", "pred_EX", "sentiment", "toxicity"], str(path)
+        )
         group_name = relpath.split("eval_set_")[1].split("_gpt4")[0].removesuffix(".tsv")
         group_key, group_value = _GROUP_KEY[group_name]
         shifted = responder != "peer"
         if shifted and frame.get("type", pd.Series(dtype=str)).astype(str).str.strip().ne("").any():
-            raise CarelensError("expected the released column shift (empty 'type'); file differs", where=str(path))
+            raise CarelensError(
+                "expected the released column shift (empty 'type'); file differs", where=str(path)
+            )
         for line, row in enumerate(frame.itertuples(index=False), start=2):
             post_text, reply = str(row.post).strip(), str(row.reply).strip()
             if not post_text or not reply:
                 notes["rows_empty_text"] += 1
                 continue
             pid = post_id(post_text)
-            posts.setdefault(pid, {"post_id": pid, "text": post_text, "source": "mh-eval-gpt4",
-                                   "community": "unknown", "defects": ""})
+            posts.setdefault(
+                pid,
+                {
+                    "post_id": pid,
+                    "text": post_text,
+                    "source": "mh-eval-gpt4",
+                    "community": "unknown",
+                    "defects": "",
+                },
+            )
             meta: dict[str, object] = {
-                "paper_ER": _float_or_none(row.pred_ER), "paper_IP": _float_or_none(row.pred_IP),
-                "paper_EX": _float_or_none(row.pred_EX), f"paper_{group_key}": group_value,
+                "paper_ER": _float_or_none(row.pred_ER),
+                "paper_IP": _float_or_none(row.pred_IP),
+                "paper_EX": _float_or_none(row.pred_EX),
+                f"paper_{group_key}": group_value,
                 "paper_file": relpath,
             }
             if shifted:
@@ -162,13 +198,18 @@ def parse_gpt4() -> Bundle:
                 if label not in PAPER_CONDITIONS:
                     raise CarelensError(f"unknown prompt condition '{label}'", where=f"{path}:{line}")
                 condition = PAPER_CONDITIONS[label]
-                meta.update(paper_toxicity=_float_or_none(row.sentiment), paper_condition=label,
-                            label_swap_suspected=condition in SWAPPED_LABELS)
+                meta.update(
+                    paper_toxicity=_float_or_none(row.sentiment),
+                    paper_condition=label,
+                    label_swap_suspected=condition in SWAPPED_LABELS,
+                )
                 notes["columns_shift_repaired"] += 1
             else:
                 condition = "peer"
-                meta.update(paper_toxicity=_float_or_none(row.toxicity),
-                            paper_sentiment_negative=_float_or_none(row.sentiment))
+                meta.update(
+                    paper_toxicity=_float_or_none(row.toxicity),
+                    paper_sentiment_negative=_float_or_none(row.sentiment),
+                )
             rid = stable_id("r", "mh-eval", pid, text_key(responder, condition, reply))
             if rid in responses:
                 merged = json.loads(str(responses[rid]["meta"]))
@@ -176,14 +217,24 @@ def parse_gpt4() -> Bundle:
                 responses[rid]["meta"] = json.dumps(merged)
                 notes["rows_in_several_files"] += 1
                 continue
-            responses[rid] = {"response_id": rid, "post_id": pid, "responder": responder,
-                              "condition": condition, "sample": 0, "text": reply, "status": "ok",
-                              "meta": json.dumps(meta)}
+            responses[rid] = {
+                "response_id": rid,
+                "post_id": pid,
+                "responder": responder,
+                "condition": condition,
+                "sample": 0,
+                "text": reply,
+                "status": "ok",
+                "meta": json.dumps(meta),
+            }
     notes["posts"] = len(posts)
     notes["responses_gpt4"] = sum(r["responder"] == "recorded:gpt-4" for r in responses.values())
     notes["responses_peer"] = sum(r["responder"] == "peer" for r in responses.values())
-    return Bundle(pd.DataFrame(list(posts.values())), responses=_response_rows(list(responses.values())),
-                  notes=dict(notes))
+    return Bundle(
+        pd.DataFrame(list(posts.values())),
+        responses=_response_rows(list(responses.values())),
+        notes=dict(notes),
+    )
 
 
 def text_key(responder: str, condition: str, reply: str) -> str:
@@ -207,14 +258,24 @@ def parse_counterfactual() -> Bundle:
     originals = read_delimited(originals_path, sep=",")
     _require(originals, ["post"], str(originals_path))
     post_ids = [post_id(t) for t in originals["post"]]
-    posts = pd.DataFrame({"post_id": post_ids, "text": originals["post"].str.strip(),
-                          "source": "mh-eval-counterfactual", "community": "counterfactual", "defects": ""})
+    posts = pd.DataFrame(
+        {
+            "post_id": post_ids,
+            "text": originals["post"].str.strip(),
+            "source": "mh-eval-counterfactual",
+            "community": "counterfactual",
+            "defects": "",
+        }
+    )
     variants: list[dict[str, object]] = []
     # file stem -> {variant text -> variant id}, to match each reply file to its own variants
     by_stem: dict[str, dict[str, str]] = {
-        "OriginalPosts": {t: original_variant_id(p) for p, t in zip(post_ids, posts["text"], strict=True)}}
-    identical_to_bfe = dataset_file(MH_EVAL, "counterfactuals/BlackMaleExplicits.csv").read_bytes() == \
-        dataset_file(MH_EVAL, "counterfactuals/BlackFemaleExplicits.csv").read_bytes()
+        "OriginalPosts": {t: original_variant_id(p) for p, t in zip(post_ids, posts["text"], strict=True)}
+    }
+    identical_to_bfe = (
+        dataset_file(MH_EVAL, "counterfactuals/BlackMaleExplicits.csv").read_bytes()
+        == dataset_file(MH_EVAL, "counterfactuals/BlackFemaleExplicits.csv").read_bytes()
+    )
     for relpath in MH_EVAL.files("counterfactuals/"):
         match = _CF_FILE.fullmatch(relpath)
         if not match:
@@ -224,8 +285,10 @@ def parse_counterfactual() -> Bundle:
         frame = read_delimited(path, sep=",")
         _require(frame, ["post"], str(path))
         if len(frame) != len(posts):
-            raise CarelensError(f"expected {len(posts)} rows aligned with OriginalPosts.csv, found {len(frame)}",
-                                where=str(path))
+            raise CarelensError(
+                f"expected {len(posts)} rows aligned with OriginalPosts.csv, found {len(frame)}",
+                where=str(path),
+            )
         defect = ""
         if identical_to_bfe and (race, gender, kind) == ("black", "male", "explicit"):
             defect = "release_duplicate_of_BlackFemaleExplicits"
@@ -234,9 +297,21 @@ def parse_counterfactual() -> Bundle:
         by_stem[stem] = {}
         for pid, text in zip(post_ids, frame["post"].str.strip(), strict=True):
             vid = stable_id("v", pid, race, gender, kind, text)
-            variants.append({"variant_id": vid, "post_id": pid, "race": race, "gender": gender, "age": "32",
-                             "cue_kind": kind, "cue": f"paper:{stem}", "text": text,
-                             "fidelity_ok": not defect, "fidelity_note": defect, "defects": defect})
+            variants.append(
+                {
+                    "variant_id": vid,
+                    "post_id": pid,
+                    "race": race,
+                    "gender": gender,
+                    "age": "32",
+                    "cue_kind": kind,
+                    "cue": f"paper:{stem}",
+                    "text": text,
+                    "fidelity_ok": not defect,
+                    "fidelity_note": defect,
+                    "defects": defect,
+                }
+            )
             by_stem[stem][text] = vid
     variant_post = {str(v["variant_id"]): str(v["post_id"]) for v in variants}
     variant_post.update({original_variant_id(p): p for p in post_ids})
@@ -252,13 +327,26 @@ def parse_counterfactual() -> Bundle:
         seen: Counter[str] = Counter()
         for line, (text, reply) in enumerate(zip(frame[0].str.strip(), frame[1].str.strip(), strict=True), 1):
             if text not in known:
-                raise CarelensError("reply's post text matches no variant of its file", where=f"{path}:{line}")
+                raise CarelensError(
+                    "reply's post text matches no variant of its file", where=f"{path}:{line}"
+                )
             vid = known[text]
             sample = seen[vid]
             seen[vid] += 1
-            responses.append({"response_id": stable_id("r", "mh-eval-cf", vid, sample, reply),
-                              "variant_id": vid, "post_id": variant_post[vid], "responder": "recorded:gpt-4",
-                              "condition": "counterfactual", "sample": sample, "text": reply,
-                              "status": "ok", "meta": json.dumps({"paper_file": relpath})})
+            responses.append(
+                {
+                    "response_id": stable_id("r", "mh-eval-cf", vid, sample, reply),
+                    "variant_id": vid,
+                    "post_id": variant_post[vid],
+                    "responder": "recorded:gpt-4",
+                    "condition": "counterfactual",
+                    "sample": sample,
+                    "text": reply,
+                    "status": "ok",
+                    "meta": json.dumps({"paper_file": relpath}),
+                }
+            )
     notes.update(posts=len(posts), variants=len(variants), responses=len(responses))
-    return Bundle(posts, variants=pd.DataFrame(variants), responses=pd.DataFrame(responses), notes=dict(notes))
+    return Bundle(
+        posts, variants=pd.DataFrame(variants), responses=pd.DataFrame(responses), notes=dict(notes)
+    )

@@ -31,22 +31,43 @@ class Dataset:
 DATASETS: dict[str, Dataset] = {
     d.name: d
     for d in (
-        Dataset("mh-eval-reddit", MH_EVAL, ("original_reddit/",),
-                "Posts from 26 mental-health subreddits with their peer replies (responder 'peer').",
-                "carelens.datasets.mh_eval:parse_reddit"),
-        Dataset("mh-eval-gpt4", MH_EVAL, ("gpt4_responses/", "eval_sets/"),
-                "The paper's recorded GPT-4 replies under its 5 prompt conditions (responder "
-                "'recorded:gpt-4'), with the authors' scores, plus its White/Asian peer eval sets.",
-                "carelens.datasets.mh_eval:parse_gpt4"),
-        Dataset("mh-eval-counterfactual", MH_EVAL, ("counterfactuals/",),
-                "11 neutral posts x 8 explicit/implicit race-gender cue variants, 10 recorded GPT-4 "
-                "replies each.", "carelens.datasets.mh_eval:parse_counterfactual"),
-        Dataset("epitome", EPITOME, ("",),
-                "EPITOME Reddit seeker posts and peer responses labelled for ER/IP/EX (0/1/2).",
-                "carelens.datasets.epitome:parse"),
-        Dataset("counsel-chat", COUNSEL_CHAT, ("",),
-                "Questions answered by licensed therapists on counselchat.com (responder 'therapist').",
-                "carelens.datasets.counsel_chat:parse"),
+        Dataset(
+            "mh-eval-reddit",
+            MH_EVAL,
+            ("original_reddit/",),
+            "Posts from 26 mental-health subreddits with their peer replies (responder 'peer').",
+            "carelens.datasets.mh_eval:parse_reddit",
+        ),
+        Dataset(
+            "mh-eval-gpt4",
+            MH_EVAL,
+            ("gpt4_responses/", "eval_sets/"),
+            "The paper's recorded GPT-4 replies under its 5 prompt conditions (responder "
+            "'recorded:gpt-4'), with the authors' scores, plus its White/Asian peer eval sets.",
+            "carelens.datasets.mh_eval:parse_gpt4",
+        ),
+        Dataset(
+            "mh-eval-counterfactual",
+            MH_EVAL,
+            ("counterfactuals/",),
+            "11 neutral posts x 8 explicit/implicit race-gender cue variants, 10 recorded GPT-4 "
+            "replies each.",
+            "carelens.datasets.mh_eval:parse_counterfactual",
+        ),
+        Dataset(
+            "epitome",
+            EPITOME,
+            ("",),
+            "EPITOME Reddit seeker posts and peer responses labelled for ER/IP/EX (0/1/2).",
+            "carelens.datasets.epitome:parse",
+        ),
+        Dataset(
+            "counsel-chat",
+            COUNSEL_CHAT,
+            ("",),
+            "Questions answered by licensed therapists on counselchat.com (responder 'therapist').",
+            "carelens.datasets.counsel_chat:parse",
+        ),
     )
 }
 

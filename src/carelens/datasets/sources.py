@@ -39,8 +39,10 @@ MH_EVAL = Upstream(
     commit="55b709640c96cdb01712b2257267e1c8fa44e692",
     data_path="data",
     license="Apache-2.0 (repository); texts are Reddit content: research use, never re-identify authors",
-    citation=("Gabriel, Puri, Xu, Malgaroli, Ghassemi. Can AI Relate: Testing Large Language Model "
-              "Response for Mental Health Support. Findings of EMNLP 2024. arXiv:2405.12021."),
+    citation=(
+        "Gabriel, Puri, Xu, Malgaroli, Ghassemi. Can AI Relate: Testing Large Language Model "
+        "Response for Mental Health Support. Findings of EMNLP 2024. arXiv:2405.12021."
+    ),
 )
 EPITOME = Upstream(
     folder="epitome",
@@ -48,8 +50,10 @@ EPITOME = Upstream(
     commit="0e11f98901527550885dbf253bd2af92dbcec43b",
     data_path="dataset",
     license="Althoff academic license: non-commercial academic research only; keep the UW copyright notice",
-    citation=("Sharma, Miner, Atkins, Althoff. A Computational Approach to Understanding Empathy "
-              "Expressed in Text-Based Mental Health Support. EMNLP 2020. arXiv:2009.08441."),
+    citation=(
+        "Sharma, Miner, Atkins, Althoff. A Computational Approach to Understanding Empathy "
+        "Expressed in Text-Based Mental Health Support. EMNLP 2020. arXiv:2009.08441."
+    ),
 )
 COUNSEL_CHAT = Upstream(
     folder="counsel-chat",
@@ -57,6 +61,7 @@ COUNSEL_CHAT = Upstream(
     commit="e202e19c5002482f4f6631af754c276dd9adf7f2",
     data_path="data",
     license="MIT (c) 2020 nbertagnolli; text scraped from counselchat.com: cite the article",
-    citation=("Bertagnolli, N. (2020). Counsel chat: Bootstrapping high-quality therapy data. "
-              "Towards Data Science."),
+    citation=(
+        "Bertagnolli, N. (2020). Counsel chat: Bootstrapping high-quality therapy data. Towards Data Science."
+    ),
 )

@@ -45,8 +45,11 @@ def _load(source: DataSource, key: str, resolve: Any) -> tuple[Bundle, dict[str,
         checksums = {f: dataset.upstream.sha256(f) for f in dataset.files()}
         for relpath in checksums:
             dataset_file(dataset.upstream, relpath)
-        return dataset.parse(), {"dataset": dataset.name, "upstream": dataset.upstream.url(""),
-                                 "sha256": checksums}
+        return dataset.parse(), {
+            "dataset": dataset.name,
+            "upstream": dataset.upstream.url(""),
+            "sha256": checksums,
+        }
     path = resolve(source.file)
     bundle = import_file(path, source.kind, source.columns)
     return bundle, {"file": str(path), "sha256": {path.name: sha256_file(path)}, "where": key}
@@ -58,8 +61,10 @@ def _restrict(bundle: Bundle, source: DataSource, key: str, seed: int) -> Bundle
         known = set(posts["community"])
         unknown = sorted(set(source.communities) - known)
         if unknown:
-            raise CarelensError(f"unknown communities {unknown}; allowed: {', '.join(sorted(known))}",
-                                where=f"{key}.communities")
+            raise CarelensError(
+                f"unknown communities {unknown}; allowed: {', '.join(sorted(known))}",
+                where=f"{key}.communities",
+            )
         posts = posts[posts["community"].isin(source.communities)]
     posts = sample_posts(posts, source, seed)
     keep = set(posts["post_id"])
@@ -80,8 +85,12 @@ def collect(ctx: Any) -> dict[str, pd.DataFrame]:
         key = f"data[{index}]"
         bundle, provenance = _load(source, key, ctx.loaded.resolve)
         restricted = _restrict(bundle, source, key, ctx.study.study.seed + index)
-        provenance.update(parse_notes=bundle.notes, posts=len(restricted.posts),
-                          responses=len(restricted.responses), variants=len(restricted.variants))
+        provenance.update(
+            parse_notes=bundle.notes,
+            posts=len(restricted.posts),
+            responses=len(restricted.responses),
+            variants=len(restricted.variants),
+        )
         bundles.append(restricted)
         sources.append(provenance)
     posts = pd.concat([b.posts for b in bundles], ignore_index=True)
