@@ -16,17 +16,11 @@ from carelens.datasets.fetch import dataset_file
 from carelens.datasets.readers import read_delimited
 from carelens.datasets.sources import MH_EVAL
 from carelens.errors import CarelensError
+from carelens.generation.prompts import PAPER_LABELS
 from carelens.ids import original_variant_id, stable_id
 
 REMOVED = {"[removed]", "[deleted]"}
-# The paper's prompt-condition labels as released, and carelens's names for the same prompts.
-PAPER_CONDITIONS = {
-    "social media": "social_media",
-    "mental health forum": "mental_health_forum",
-    "clinician": "clinician",
-    "forum w/o demographics": "forum_without_demographics",
-    "forum with demographics": "forum_with_demographics",
-}
+# The two conditions whose labels are probably swapped in the release.
 SWAPPED_LABELS = {"forum_without_demographics", "forum_with_demographics"}
 _GPT4_FILE = re.compile(r"gpt4_responses/eval_set_(\w+?)_gpt4_rescored\.tsv")
 _GROUP_KEY = {
@@ -195,9 +189,9 @@ def parse_gpt4() -> Bundle:
             }
             if shifted:
                 label = str(row.toxicity).strip()
-                if label not in PAPER_CONDITIONS:
+                if label not in PAPER_LABELS:
                     raise CarelensError(f"unknown prompt condition '{label}'", where=f"{path}:{line}")
-                condition = PAPER_CONDITIONS[label]
+                condition = PAPER_LABELS[label]
                 meta.update(
                     paper_toxicity=_float_or_none(row.sentiment),
                     paper_condition=label,
