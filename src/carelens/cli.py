@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from carelens.analysis.commands import plan
 from carelens.config import load_study
 from carelens.datasets.fetch import dataset_file
 from carelens.datasets.importing import import_file
@@ -26,6 +27,7 @@ data_app = typer.Typer(help="Named datasets: list, show, fetch.", no_args_is_hel
 import_app = typer.Typer(
     help="Import your own posts or responses (CSV, TSV, JSONL, Parquet).", no_args_is_help=True
 )
+app.command("plan")(plan)
 app.add_typer(data_app, name="data")
 app.add_typer(import_app, name="import")
 app.add_typer(
@@ -184,7 +186,7 @@ def _import(kind: str, file: Path, maps: list[str], study: Path | None) -> None:
         text = (
             f'[study]\nname = "{study.stem}"\n\n[[data]]\nfile = "{file.resolve()}"\nkind = "{kind}"\n'
             f"columns = {{ {columns} }}\n\n[generation]\nresponders = {json.dumps(responders)}\n\n"
-            '[scoring]\nscorers = ["text", "empathy", "sentiment", "toxicity", "safety"]\n'
+            '[scoring]\nscorers = ["text", "empathy", "sentiment", "offensive", "safety"]\n'
         )
         if study.exists():
             raise CarelensError("refusing to overwrite an existing file", where=str(study))

@@ -25,6 +25,10 @@ from carelens.errors import CarelensError
 from carelens.tables import SCHEMAS, conform
 
 
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+
 def now() -> str:
     """The current UTC time, ISO 8601."""
     return datetime.now(UTC).isoformat(timespec="seconds")
@@ -37,6 +41,7 @@ def atomic_path(target: Path) -> Iterator[Path]:
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
     tmp_path = Path(tmp)
+    os.chmod(tmp_path, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the file ordinary permissions
     try:
         yield tmp_path
         os.replace(tmp_path, target)
