@@ -19,6 +19,7 @@ from carelens.demographics import commands as demographics_commands
 from carelens.errors import CarelensError
 from carelens.generation import commands as generation_commands
 from carelens.review import commands as review_commands
+from carelens.scoring import commands as scoring_commands
 from carelens.store import RunDir
 from carelens.study import STAGE_NAMES, run_study
 
@@ -40,6 +41,7 @@ app.add_typer(
     name="demographics",
     help="The cue bank, the probe's answer parser, and the manipulation check.",
 )
+app.add_typer(scoring_commands.app, name="models")
 app.add_typer(review_commands.app, name="review", help="Blinded clinician rating rounds and agreement.")
 
 out = Console(soft_wrap=True)

@@ -1,0 +1,146 @@
+"""A language model as judge: it rates each response with the rubric the clinicians get.
+
+EPITOME ER/IP/EX (0-2) and the MITI 4.2.1 globals cultivating change talk and softening sustain
+talk (1-5 or N/A) and partnership (1-5), with the definitions and anchors of
+``carelens.review.questions``, so the judge can be checked against the clinicians. The judge is any
+responder the generation engine can reach (``[scoring.judge] responder``); its requests go through
+the engine, so they are rate-limited, retried and cached (the engine's SQLite cache): a re-run
+asks nothing again. The reply must be a JSON object, validated by ``JudgeRating``.
+
+Metrics: ``judge_<key>`` for each rubric item (N/A and failures are left out of the scores table)
+and ``judge_valid``: 1 when the reply was a valid rating, 0 when it was refused, filtered, failed or
+did not parse, so no failure is silent.
+"""
+
+import json
+import re
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from carelens.errors import CarelensError
+from carelens.generation.settings import GenerationConfig
+from carelens.review.questions import EPITOME, MITI, NA, Question
+from carelens.scoring.base import Pair
+from carelens.scoring.settings import ScoringConfig
+
+ITEMS = tuple(q.key for q in (*EPITOME, *MITI))
+JSON_OBJECT = re.compile(r"\{.*\}", re.DOTALL)
+
+
+def _na_or_int(value: Any) -> Any:
+    if value is None or (isinstance(value, str) and value.strip().upper().replace("/", "") == NA):
+        return None
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return value
+
+
+class JudgeRating(BaseModel):
+    """The judge's answer: EPITOME levels 0-2; MITI globals 1-5, None for N/A where allowed."""
+
+    model_config = ConfigDict(extra="ignore", strict=False)
+
+    ER: Literal[0, 1, 2]
+    IP: Literal[0, 1, 2]
+    EX: Literal[0, 1, 2]
+    MITI_CCT: int | None = Field(ge=1, le=5)
+    MITI_SST: int | None = Field(ge=1, le=5)
+    MITI_PARTNERSHIP: int = Field(ge=1, le=5)
+
+    @field_validator(*ITEMS, mode="before")
+    @classmethod
+    def _normalise(cls, value: Any) -> Any:
+        value = _na_or_int(value)
+        if isinstance(value, bool) or isinstance(value, float):
+            raise ValueError("give a whole number")
+        return value
+
+
+def _describe(question: Question) -> str:
+    scale = ", ".join(
+        f"{level} = {question.anchors.get(level, question.level_labels.get(level, level))}"
+        for level in question.levels
+    )
+    na = ' Answer "NA" when it does not apply.' if question.allows_na else ""
+    return f'- "{question.key}" ({question.label}): {question.definition} Scale: {scale}.{na}'
+
+
+SYSTEM_PROMPT = "\n".join(
+    [
+        "You rate replies to people who asked for mental-health support on an online forum, as a clinical "
+        "psychologist would. Rate the reply only, in the context of the seeker's post.",
+        "",
+        *[_describe(q) for q in (*EPITOME, *MITI)],
+        "",
+        "Answer with one JSON object and nothing else, with exactly these keys: "
+        + ", ".join(f'"{k}"' for k in ITEMS)
+        + '. Example: {"ER": 1, "IP": 2, "EX": 0, "MITI_CCT": "NA", "MITI_SST": 4, "MITI_PARTNERSHIP": 3}',
+    ]
+)
+
+
+def messages(post: str, response: str) -> list[dict[str, str]]:
+    """The chat messages that ask the judge to rate one response."""
+    return [
+        {"role": "system", "content": SYSTEM_PROMPT},
+        {"role": "user", "content": f"Seeker's post:\n{post}\n\nReply to rate:\n{response}"},
+    ]
+
+
+def parse_rating(text: str | None) -> JudgeRating | None:
+    """The rating in a reply (the first {...} block, so code fences are tolerated), or None."""
+    match = JSON_OBJECT.search(text or "")
+    if not match:
+        return None
+    try:
+        return JudgeRating.model_validate(json.loads(match.group(0)))
+    except (json.JSONDecodeError, ValidationError):
+        return None
+
+
+class JudgeScorer:
+    """Rubric ratings of each response by the configured judge model (see the module docstring)."""
+
+    metrics = (*(f"judge_{k}" for k in ITEMS), "judge_valid")
+
+    def __init__(self, config: ScoringConfig, generation: GenerationConfig | None = None) -> None:
+        if config.judge is None:
+            raise CarelensError(
+                "the judge scorer needs a [scoring.judge] table with a 'responder'", where="scoring.judge"
+            )
+        self.judge = config.judge
+        self.name = f"judge:{config.judge.responder}"
+        base = generation or GenerationConfig()
+        self.generation = base.model_copy(update={"concurrency": config.judge.concurrency})
+        self.notes: dict[str, Any] = {}
+
+    def score(self, pairs: Sequence[Pair]) -> pd.DataFrame:
+        from carelens.generation.engine import ChatRequest, SamplingParams, run_requests
+
+        params = SamplingParams(
+            temperature=self.judge.temperature, max_tokens=self.judge.max_tokens, seed=self.judge.seed
+        )
+        requests = [
+            ChatRequest(self.judge.responder, messages(post, response), params, tag="judge")
+            for post, response in pairs
+        ]
+        cache = self.generation.cache
+        results = run_requests(requests, config=self.generation, cache_path=cache, progress_label="judge")
+        rows: list[dict[str, float]] = []
+        outcomes: Counter[str] = Counter()
+        for result in results:
+            rating = parse_rating(result.text) if result.ok else None
+            outcomes[result.status if not result.ok else ("ok" if rating else "unparsed")] += 1
+            values = rating.model_dump() if rating else {}
+            row: dict[str, float] = {
+                f"judge_{k}": float(values[k]) if values.get(k) is not None else float("nan") for k in ITEMS
+            }
+            row["judge_valid"] = 1.0 if rating else 0.0
+            rows.append(row)
+        for outcome, count in outcomes.items():
+            self.notes[outcome] = self.notes.get(outcome, 0) + count
+        return pd.DataFrame(rows, columns=list(self.metrics))

@@ -1,0 +1,159 @@
+"""The score stage: every response with status ok, scored by every configured scorer.
+
+Each response is paired with the text its responder saw (its variant's text, so a reply to a cued
+post is scored against the cued post). Responses that were refused, filtered or failed are not
+scored; they stay in the responses table with their status, and the counts go into the manifest
+notes. Scorers are built once and fed batches; the pure-Python scorers (``parallel = True``) are
+spread over ``workers`` processes, the model-based ones use torch's threads.
+"""
+
+import time
+from collections.abc import Sequence
+from functools import cache
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from carelens.errors import CarelensError
+from carelens.generation.settings import GenerationConfig
+from carelens.ids import original_variant_id
+from carelens.progress import console, progress_bar
+from carelens.scoring.base import Pair, Scorer, create_scorer, run_scorer
+from carelens.scoring.empathy import EmpathyScorer
+from carelens.scoring.hf import ScorerUnavailable
+from carelens.scoring.settings import ScoringConfig
+from carelens.study import StageContext
+from carelens.tables import empty_table
+
+
+def post_texts(responses: pd.DataFrame, variants: pd.DataFrame, posts: pd.DataFrame) -> pd.Series:
+    """The post text each response answered, by joining its variant_id to the variants table.
+
+    A response to the original (uncued) variant of a post whose variant row is absent falls back to
+    the post's own text, which is the same text; any other unknown variant is an error.
+    """
+    by_variant = variants.drop_duplicates("variant_id").set_index("variant_id")["text"]
+    by_post = posts.drop_duplicates("post_id").set_index("post_id")["text"]
+    texts = responses["variant_id"].map(by_variant)
+    missing = texts.isna()
+    if missing.any():
+        original = responses["variant_id"] == responses["post_id"].map(original_variant_id)
+        texts[missing & original] = responses.loc[missing & original, "post_id"].map(by_post)
+    unresolved = responses.loc[texts.isna(), "variant_id"]
+    if len(unresolved):
+        raise CarelensError(
+            f"{len(unresolved)} ok response(s) answer variants with no text, e.g. "
+            f"{sorted(unresolved.astype(str).unique())[:3]}",
+            where="tables/variants.parquet",
+        )
+    return texts.astype(str)
+
+
+@cache
+def _worker_scorer(name: str, config_json: str) -> Scorer:
+    return create_scorer(name, ScoringConfig.model_validate_json(config_json))
+
+
+def _score_chunk(name: str, config_json: str, pairs: list[Pair]) -> pd.DataFrame:
+    return run_scorer(_worker_scorer(name, config_json), pairs)
+
+
+def _chunks(pairs: Sequence[Pair], size: int) -> list[list[Pair]]:
+    return [list(pairs[i : i + size]) for i in range(0, len(pairs), size)]
+
+
+def score_pairs(
+    scorer: Scorer, registered: str, pairs: Sequence[Pair], config: ScoringConfig, advance: Any
+) -> pd.DataFrame:
+    """All pairs through one scorer in batches; pure-Python scorers across worker processes."""
+    chunks = _chunks(pairs, config.batch_size)
+    if getattr(scorer, "parallel", False) and config.workers > 1 and len(chunks) > 1:
+        from joblib import Parallel, delayed
+
+        config_json = config.model_dump_json()
+        frames = []
+        parallel = Parallel(n_jobs=config.workers, backend="loky", return_as="generator")
+        for chunk, frame in zip(
+            chunks, parallel(delayed(_score_chunk)(registered, config_json, c) for c in chunks), strict=True
+        ):
+            frames.append(frame)
+            advance(len(chunk))
+    else:
+        frames = []
+        for chunk in chunks:
+            frames.append(run_scorer(scorer, chunk))
+            advance(len(chunk))
+    if not frames:
+        return pd.DataFrame(columns=list(scorer.metrics), dtype=float)
+    return pd.concat(frames, ignore_index=True)
+
+
+def to_long(response_ids: Sequence[str], scorer_name: str, wide: pd.DataFrame) -> pd.DataFrame:
+    """Scores in the table's long form; NaN (does not apply) values are left out."""
+    long = wide.assign(response_id=list(response_ids)).melt(
+        id_vars="response_id", var_name="metric", value_name="value"
+    )
+    long = long[np.isfinite(long["value"].to_numpy(dtype=float))]
+    return long.assign(scorer=scorer_name)[["response_id", "scorer", "metric", "value"]]
+
+
+def build_scorers(
+    config: ScoringConfig, notes: dict[str, Any], generation: GenerationConfig | None = None
+) -> list[tuple[str, Scorer]]:
+    """The configured scorers, each built once; unavailable ones skipped (or an error) as configured.
+
+    The judge gets the study's generation settings (providers, limits, cache) as ``generation``.
+    """
+    built: list[tuple[str, Scorer]] = []
+    for name in config.scorers:
+        try:
+            if name == "judge":
+                from carelens.scoring.judge import JudgeScorer
+
+                built.append((name, JudgeScorer(config, generation)))
+            else:
+                built.append((name, create_scorer(name, config)))
+        except ScorerUnavailable as exc:
+            if config.on_unavailable == "error":
+                raise
+            console.print(f"[yellow]scorer '{name}' skipped: {exc}[/yellow]")
+            notes.setdefault("skipped_scorers", {})[name] = str(exc)
+    return built
+
+
+def score(ctx: StageContext) -> dict[str, pd.DataFrame]:
+    """Fill the scores table for every ok response of the run."""
+    config = ctx.study.scoring
+    if config.empathy_model:
+        config = config.model_copy(update={"empathy_model": str(ctx.loaded.resolve(config.empathy_model))})
+    responses = ctx.table("responses")
+    ok = responses[responses["status"] == "ok"].reset_index(drop=True)
+    ctx.notes["responses_scored"] = int(len(ok))
+    ctx.notes["responses_not_scored"] = {
+        str(k): int(v) for k, v in responses.loc[responses["status"] != "ok", "status"].value_counts().items()
+    }
+    if ok.empty:
+        return {"scores": empty_table("scores")}
+    prompts = post_texts(ok, ctx.table("variants"), ctx.table("posts"))
+    pairs = list(zip(prompts, ok["text"].fillna("").astype(str), strict=True))
+    generation = ctx.study.generation
+    if generation.cache:
+        generation = generation.model_copy(update={"cache": str(ctx.loaded.resolve(generation.cache))})
+    scorers = build_scorers(config, ctx.notes, generation)
+    frames, seconds = [], {}
+    with progress_bar() as bar:
+        for registered, scorer in scorers:
+            task = bar.add_task(f"scoring: {scorer.name}", total=len(pairs))
+            clock = time.perf_counter()
+            wide = score_pairs(scorer, registered, pairs, config, lambda k, t=task: bar.advance(t, k))
+            seconds[scorer.name] = round(time.perf_counter() - clock, 2)
+            frames.append(to_long(ok["response_id"].tolist(), scorer.name, wide))
+            if getattr(scorer, "notes", None):
+                ctx.notes[f"{registered}_outcomes"] = scorer.notes  # type: ignore[attr-defined]
+            if isinstance(scorer, EmpathyScorer):
+                ctx.notes["empathy"] = {"variant": scorer.card["variant"], "model": scorer.name,
+                                        "model_card": str(scorer.card_path)}
+    ctx.notes["scorers"] = {registered: scorer.name for registered, scorer in scorers}
+    ctx.notes["scoring_seconds"] = seconds
+    return {"scores": pd.concat(frames, ignore_index=True) if frames else empty_table("scores")}
