@@ -102,6 +102,7 @@ def test_counterfactual_design_and_duplicate_file_flag(counterfactual):
 def test_epitome_and_counsel_chat(mirror):
     epitome = get_dataset("epitome").parse()
     assert len(epitome.posts) == 2979 and len(epitome.responses) == 3023
+    assert epitome.notes["repeated_pairs_kept_once"] == 3084 - 3023
     counsel = get_dataset("counsel-chat").parse()
     assert len(counsel.posts) == 815
     assert set(counsel.responses["responder"]) == {"therapist"}

@@ -85,4 +85,10 @@ def parse() -> Bundle:
         }
     )
     responses["variant_id"] = [original_variant_id(p) for p in responses["post_id"]]
-    return Bundle(posts=out_posts, responses=responses)
+    notes = {
+        "rows": len(labels),
+        "rows_of_repeated_pairs": int(labels["defects"].str.contains("duplicate_pair").sum()),
+        "rows_with_conflicting_labels": int(labels["defects"].str.contains("conflicting_labels").sum()),
+        "repeated_pairs_kept_once": len(labels) - len(pairs),
+    }
+    return Bundle(posts=out_posts, responses=responses, notes=notes)
