@@ -101,7 +101,7 @@ def _allowed_keys(annotation: Any, parts: tuple[Any, ...]) -> list[str]:
             return list(fields)
         field = fields.get(parts[0])
         return _allowed_keys(field.annotation, parts[1:]) if field is not None else []
-    args = getattr(annotation, "__args__", ())
+    args: tuple[Any, ...] = tuple(getattr(annotation, "__args__", ()))
     origin = getattr(annotation, "__origin__", None)
     if origin in (list, dict) and parts:
         return _allowed_keys(args[-1], parts[1:])

@@ -24,7 +24,6 @@ import pandas as pd
 from carelens.errors import CarelensError
 from carelens.tables import SCHEMAS, conform
 
-
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 

@@ -32,11 +32,11 @@ def sample_posts(posts: pd.DataFrame, source: DataSource, seed: int) -> pd.DataF
     if source.stratify == "none":
         return posts.iloc[np.sort(rng.choice(len(posts), size=source.posts, replace=False))]
     counts = posts.groupby("community").size()
-    picked = []
+    picked: list[np.ndarray] = [np.empty(0, dtype=np.int64)]
     for community, n in allocate(counts, source.posts).items():
         members = np.flatnonzero((posts["community"] == community).to_numpy())
-        picked.extend(rng.choice(members, size=int(n), replace=False))
-    return posts.iloc[np.sort(np.asarray(picked, dtype=int))]
+        picked.append(rng.choice(members, size=int(n), replace=False))
+    return posts.iloc[np.sort(np.concatenate(picked))]
 
 
 def _load(source: DataSource, key: str, resolve: Any) -> tuple[Bundle, dict[str, Any]]:
