@@ -167,6 +167,13 @@ def smollm2_path() -> Path:
     return path
 
 
+def _local_threads() -> int:
+    """All cores of a small machine (2 threads run 1.8x faster than 1 on 2 cores); half of a larger
+    one, whose logical cores are usually hyper-threads."""
+    cores = os.cpu_count() or 1
+    return cores if cores <= 4 else cores // 2
+
+
 def _load_llama() -> Any:
     """The local model, loaded once per process."""
     global _LLAMA
@@ -190,7 +197,7 @@ def _load_llama() -> Any:
 
             with mock.patch.object(lib, "llama_model_default_params", without_extra_buffers):
                 _LLAMA = Llama(model_path=str(smollm2_path()), n_ctx=LOCAL_CONTEXT_TOKENS,
-                               n_threads=max(1, (os.cpu_count() or 2) // 2), seed=0, verbose=False)
+                               n_threads=_local_threads(), seed=0, verbose=False)
         return _LLAMA
 
 
