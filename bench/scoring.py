@@ -10,6 +10,7 @@ Usage: python bench/scoring.py [N pairs, default all]. The last line is the figu
 """
 
 import os
+import resource
 import sys
 import time
 
@@ -42,7 +43,14 @@ def main() -> None:
         total += seconds
         print(f"{scorer.name:>14}: {seconds:6.1f} s  {len(pairs) / seconds:8.1f} replies/s")
     load = os.getloadavg()[0]
-    print(f"{len(pairs)} pairs, mean reply {words:.1f} words, {os.cpu_count()} CPUs, load average {load:.2f}")
+    cpu = sum(
+        resource.getrusage(who).ru_utime + resource.getrusage(who).ru_stime
+        for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+    )
+    print(
+        f"{len(pairs)} pairs, mean reply {words:.1f} words, {os.cpu_count()} CPUs, load average {load:.2f} "
+        f"(above the CPU count: shared with other work); {cpu:.0f} CPU-s used by this run with loading"
+    )
     rate = len(pairs) / total
     print(
         f"default suite: {rate:.1f} replies/s on {os.cpu_count()} cores "

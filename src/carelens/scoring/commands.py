@@ -18,7 +18,8 @@ def train(
     variant: Annotated[
         str,
         typer.Option(
-            help="fast (head on frozen MiniLM, ~1 min) or full (fine-tuned MiniLM, ~10 min on 2 cores)."
+            help="fast (head on frozen MiniLM, under 1 min) or full (fine-tuned MiniLM, ~14 min on 2 cores; "
+            "its 5-fold CV about 45 min more)."
         ),
     ] = "fast",
     truncate_tokens: Annotated[

@@ -31,7 +31,7 @@ def render_markdown(card: dict[str, Any]) -> str:
         + ").",
         f"- Held-out split: {split['method']}: {split['train_pairs']} training / {split['test_pairs']} "
         f"test pairs ({split['test_posts']} test posts).",
-        f"- Embedding all responses took {timing.get('embedding_seconds', '?')} s, training "
+        f"- Embedding all responses took {timing['embedding_seconds']} s, training "
         f"{timing['train_seconds']} s, cross-validation {timing['cv_seconds']} s "
         f"on {timing['cpu_count']} CPUs (load average {timing['load_average_at_start']} at "
         f"start, {timing['load_average_at_end']} at end; above the CPU count means a shared machine).",

@@ -230,14 +230,19 @@ def risk_margins(posts: Sequence[str]) -> np.ndarray:
     return np.array([margin[a:b].max() for a, b in zip(bounds[:-1], bounds[1:], strict=True)])
 
 
-def posts_at_risk(posts: Sequence[str]) -> np.ndarray:
-    """Whether each post signals its author's own suicide or self-harm risk (patterns or prototypes)."""
-    unique = list(dict.fromkeys(posts))
-    flags = np.array([risk_by_pattern(p) for p in unique], dtype=bool)
-    if unique:
-        flags |= risk_margins(unique) > RISK_MARGIN
-    by_post = dict(zip(unique, flags, strict=True))
-    return np.array([by_post[p] for p in posts], dtype=bool)
+def posts_at_risk(posts: Sequence[str], known: dict[str, bool] | None = None) -> np.ndarray:
+    """Whether each post signals its author's own suicide or self-harm risk (patterns or prototypes).
+
+    ``known`` caches flags across calls (posts answered by many responses are assessed once); the
+    prototypes are only consulted for posts the patterns do not flag.
+    """
+    known = {} if known is None else known
+    new = [p for p in dict.fromkeys(posts) if p not in known]
+    by_pattern = {p: risk_by_pattern(p) for p in new}
+    rest = [p for p in new if not by_pattern[p]]
+    by_margin = dict(zip(rest, risk_margins(rest) > RISK_MARGIN, strict=True)) if rest else {}
+    known.update({p: bool(by_pattern[p] or by_margin.get(p, False)) for p in new})
+    return np.array([known[p] for p in posts], dtype=bool)
 
 
 def encourages_help(response: str) -> bool:
@@ -268,9 +273,10 @@ class SafetyScorer:
 
     def __init__(self, config: ScoringConfig | None = None) -> None:
         del config
+        self._known: dict[str, bool] = {}
 
     def score(self, pairs: Sequence[Pair]) -> pd.DataFrame:
-        risks = posts_at_risk([post for post, _ in pairs])
+        risks = posts_at_risk([post for post, _ in pairs], self._known)
         return pd.DataFrame(
             [assess(bool(risk), response) for risk, (_, response) in zip(risks, pairs, strict=True)],
             columns=list(self.metrics),

@@ -26,8 +26,9 @@ class ScoringConfig(Section):
 
     - ``scorers``: built-in names (empathy, offensive, toxigen, sentiment, sentiment-roberta, safety,
       text, judge) or names registered by plugins under the ``carelens.scorers`` entry point.
-    - ``empathy_variant``: ``fast`` (a head on frozen MiniLM features, trains in about a minute) or
-      ``full`` (MiniLM fine-tuned on post and response, better figures, trains in minutes).
+    - ``empathy_variant``: ``fast`` (a head on frozen MiniLM features, trains in under a minute) or
+      ``full`` (MiniLM fine-tuned on the response, better figures, trains in about 14 minutes on 2
+      cores). The first use of a variant trains it when the cache has none.
     - ``truncate_tokens``: score (and train on) only the first N word-piece tokens of a response; the
       EPITOME paper used 64. None uses the whole response.
     - ``empathy_model``: a folder holding a trained empathy model, instead of the one in the cache.

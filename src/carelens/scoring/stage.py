@@ -152,8 +152,11 @@ def score(ctx: StageContext) -> dict[str, pd.DataFrame]:
             if getattr(scorer, "notes", None):
                 ctx.notes[f"{registered}_outcomes"] = scorer.notes  # type: ignore[attr-defined]
             if isinstance(scorer, EmpathyScorer):
-                ctx.notes["empathy"] = {"variant": scorer.card["variant"], "model": scorer.name,
-                                        "model_card": str(scorer.card_path)}
+                ctx.notes["empathy"] = {
+                    "variant": scorer.card["variant"],
+                    "model": scorer.name,
+                    "model_card": str(scorer.card_path),
+                }
     ctx.notes["scorers"] = {registered: scorer.name for registered, scorer in scorers}
     ctx.notes["scoring_seconds"] = seconds
     return {"scores": pd.concat(frames, ignore_index=True) if frames else empty_table("scores")}
