@@ -123,26 +123,8 @@ def _paired_rows(
             stats.wilcoxon(xv, yv),
             stats.permutation(xv, yv, config.permutations, seed),
         ]
-    rows = []
-    for result in results:
-        rank = result.test in RANK_TESTS
-        effect = stats.cliffs_delta(xv, yv) if rank else stats.cohens_dz(xv, yv)
-        name = "cliffs_delta" if rank else "cohens_dz"
-        rows.append(
-            {
-                **shared,
-                **spread,
-                "test": result.test,
-                "statistic": result.statistic,
-                "df": result.df,
-                "p": result.p,
-                "note": result.note,
-                "effect_name": name,
-                "effect": effect,
-                **_ci_columns("", boot, name, level),
-            }
-        )
-    return rows
+    return _test_rows(results, {**shared, **spread}, boot, level,
+                      ("cohens_dz", stats.cohens_dz(xv, yv)), stats.cliffs_delta(xv, yv))
 
 
 def _independent_rows(
@@ -185,25 +167,20 @@ def _independent_rows(
     else:
         note = f"posts: {ux.n_posts} vs {uy.n_posts}; at least {config.min_posts} each needed"
         results = [stats.Result(t, np.nan, np.nan, note=note) for t in INDEPENDENT_TESTS.values()]
+    return _test_rows(results, {**shared, **spread}, boot, level,
+                      ("cohens_d", stats.cohens_d(ux.values, uy.values)),
+                      stats.cliffs_delta(ux.values, uy.values))
+
+
+def _test_rows(results: list[Any], columns: dict[str, Any], boot: Any, level: float,
+               mean_effect: tuple[str, float], cliffs: float) -> list[dict[str, Any]]:
+    """One row per test: rank tests carry Cliff's delta, mean tests the given d (and its CI)."""
     rows = []
     for result in results:
-        rank = result.test in RANK_TESTS
-        name = "cliffs_delta" if rank else "cohens_d"
-        effect = stats.cliffs_delta(ux.values, uy.values) if rank else stats.cohens_d(ux.values, uy.values)
-        rows.append(
-            {
-                **shared,
-                **spread,
-                "test": result.test,
-                "statistic": result.statistic,
-                "df": result.df,
-                "p": result.p,
-                "note": result.note,
-                "effect_name": name,
-                "effect": effect,
-                **_ci_columns("", boot, name, level),
-            }
-        )
+        name, effect = ("cliffs_delta", cliffs) if result.test in RANK_TESTS else mean_effect
+        rows.append({**columns, "test": result.test, "statistic": result.statistic, "df": result.df,
+                     "p": result.p, "note": result.note, "effect_name": name, "effect": effect,
+                     **_ci_columns("", boot, name, level)})
     return rows
 
 
