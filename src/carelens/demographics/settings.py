@@ -18,6 +18,7 @@ race) or ``"random"`` (a seeded random sample of all posts, ``control_size`` of 
 """
 
 import string
+from collections.abc import Callable, Iterable
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -60,6 +61,20 @@ def _check_template(template: str) -> None:
     if names.count("post") != 1 or not (template.startswith("{post}") or template.endswith("{post}")):
         raise ValueError(f"explicit template {template!r} must contain {{post}} exactly once, at its start "
                          "or end (the cue is the rest)")
+
+
+def _canonical_names(value: list[str], canonical: Callable[[str], str | None], allowed: Iterable[str],
+                     kind: str) -> list[str]:
+    """Each name in its canonical form; unknown or repeated names are errors listing the allowed ones."""
+    out = []
+    for name in value:
+        found = canonical(name)
+        if found is None:
+            raise ValueError(f"unknown {kind} {name!r}; allowed: {', '.join(allowed)}")
+        out.append(found)
+    if len(set(out)) != len(out):
+        raise ValueError(f"a {kind} is listed twice: {value}")
+    return out
 
 
 class DemographicsConfig(Section):
@@ -118,28 +133,12 @@ class DemographicsConfig(Section):
     @field_validator("races")
     @classmethod
     def _races(cls, value: list[str]) -> list[str]:
-        out = []
-        for name in value:
-            race = canonical_race(name)
-            if race is None:
-                raise ValueError(f"unknown race {name!r}; allowed: {', '.join(RACES)}")
-            out.append(race)
-        if len(set(out)) != len(out):
-            raise ValueError(f"a race is listed twice: {value}")
-        return out
+        return _canonical_names(value, canonical_race, RACES, "race")
 
     @field_validator("genders")
     @classmethod
     def _genders(cls, value: list[str]) -> list[str]:
-        out = []
-        for name in value:
-            gender = canonical_gender(name)
-            if gender is None:
-                raise ValueError(f"unknown gender {name!r}; allowed: {', '.join(GENDERS)}")
-            out.append(gender)
-        if len(set(out)) != len(out):
-            raise ValueError(f"a gender is listed twice: {value}")
-        return out
+        return _canonical_names(value, canonical_gender, GENDERS, "gender")
 
     @field_validator("ages")
     @classmethod
