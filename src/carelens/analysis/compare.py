@@ -92,7 +92,6 @@ def _paired_rows(
     common = xm.index.intersection(ym.index)
     xv, yv = xm[common].to_numpy(float), ym[common].to_numpy(float)
     diff = xv - yv
-    mean_x, mean_y = float(np.mean(xv)), float(np.mean(yv))
     shared = {
         "aggregation": "post",
         "paired": True,
@@ -100,12 +99,7 @@ def _paired_rows(
         "n_posts": len(common),
         "ref_n": len(y[y["post_id"].isin(common)]),
         "ref_n_posts": len(common),
-        "mean": mean_x,
-        "ref_mean": mean_y,
-        "sd": float(np.std(xv, ddof=1)) if len(xv) > 1 else np.nan,
-        "ref_sd": float(np.std(yv, ddof=1)) if len(yv) > 1 else np.nan,
-        "diff": mean_x - mean_y,
-        "pct_diff": 100 * (mean_x - mean_y) / mean_y if mean_y else np.nan,
+        **_summary(xv, yv),
         "unit_sd": float(np.std(diff, ddof=1)) if len(diff) > 1 else np.nan,
         "n_units": len(common),
         "ref_n_units": len(common),
@@ -131,7 +125,6 @@ def _independent_rows(
     cell: Cell, x: pd.DataFrame, y: pd.DataFrame, config: AnalysisConfig, seed: int, level: float
 ) -> list[dict[str, Any]]:
     ux, uy = _units(x, config.aggregate), _units(y, config.aggregate)
-    mean_x, mean_y = float(np.mean(ux.values)), float(np.mean(uy.values))
     sd_x = float(np.std(ux.values, ddof=1)) if len(ux.values) > 1 else np.nan
     sd_y = float(np.std(uy.values, ddof=1)) if len(uy.values) > 1 else np.nan
     nx, ny = len(ux.values), len(uy.values)
@@ -143,12 +136,7 @@ def _independent_rows(
         "n_posts": x["post_id"].nunique(),
         "ref_n": len(y),
         "ref_n_posts": y["post_id"].nunique(),
-        "mean": mean_x,
-        "ref_mean": mean_y,
-        "sd": sd_x,
-        "ref_sd": sd_y,
-        "diff": mean_x - mean_y,
-        "pct_diff": 100 * (mean_x - mean_y) / mean_y if mean_y else np.nan,
+        **_summary(ux.values, uy.values),
         "unit_sd": pooled,
         "n_units": nx,
         "ref_n_units": ny,
@@ -184,11 +172,23 @@ def _test_rows(results: list[Any], columns: dict[str, Any], boot: Any, level: fl
     return rows
 
 
+def _summary(xv: np.ndarray, yv: np.ndarray) -> dict[str, float]:
+    """Means, sds, and the raw and % difference of x against the reference y."""
+    mean_x, mean_y = float(np.mean(xv)), float(np.mean(yv))
+    return {
+        "mean": mean_x,
+        "ref_mean": mean_y,
+        "sd": float(np.std(xv, ddof=1)) if len(xv) > 1 else np.nan,
+        "ref_sd": float(np.std(yv, ddof=1)) if len(yv) > 1 else np.nan,
+        "diff": mean_x - mean_y,
+        "pct_diff": 100 * (mean_x - mean_y) / mean_y if mean_y else np.nan,
+    }
+
+
 def _paper_row(x: pd.DataFrame, y: pd.DataFrame) -> dict[str, Any]:
     """The paper's method: Student's t on single responses, no correction, no effect-size CI."""
     xv, yv = x["value"].to_numpy(float), y["value"].to_numpy(float)
     result = stats.student_t(xv, yv)
-    mean_x, mean_y = float(np.mean(xv)), float(np.mean(yv))
     return {
         "aggregation": "response",
         "paired": False,
@@ -196,12 +196,7 @@ def _paper_row(x: pd.DataFrame, y: pd.DataFrame) -> dict[str, Any]:
         "n_posts": x["post_id"].nunique(),
         "ref_n": len(yv),
         "ref_n_posts": y["post_id"].nunique(),
-        "mean": mean_x,
-        "ref_mean": mean_y,
-        "sd": float(np.std(xv, ddof=1)) if len(xv) > 1 else np.nan,
-        "ref_sd": float(np.std(yv, ddof=1)) if len(yv) > 1 else np.nan,
-        "diff": mean_x - mean_y,
-        "pct_diff": 100 * (mean_x - mean_y) / mean_y if mean_y else np.nan,
+        **_summary(xv, yv),
         "test": PAPER_TEST,
         "statistic": result.statistic,
         "df": result.df,
