@@ -21,7 +21,7 @@ from carelens.generation import commands as generation_commands
 from carelens.review import commands as review_commands
 from carelens.scoring import commands as scoring_commands
 from carelens.store import RunDir
-from carelens.study import STAGE_NAMES, run_study
+from carelens.study import STAGE_NAMES, StageFailed, run_study
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
 data_app = typer.Typer(help="Named datasets: list, show, fetch.", no_args_is_help=True)
@@ -219,3 +219,6 @@ def main() -> None:
     except CarelensError as exc:
         err.print(f"[bold red]error:[/bold red] {exc}", highlight=False, soft_wrap=True)
         raise SystemExit(2) from None
+    except StageFailed as exc:
+        err.print(str(exc), highlight=False, soft_wrap=True, markup=False)
+        raise SystemExit(1) from None
