@@ -203,10 +203,14 @@ def test_written_json_and_csv(result: dict, tmp_path: Path) -> None:
     assert loaded["questions"]["ER"]["pairs"][0]["exact"] == pytest.approx(0.7)
     table = pd.read_csv(paths[1])
     assert set(table["section"]) == {"alpha", "pair", "ai_guess", "scorer"}
+    cct = table[(table["section"] == "alpha") & (table["question"] == "MITI_CCT")].iloc[0]
+    assert (cct["items"], cct["rated_pairs"], cct["na_convention"]) == (10, 7, "exclude")
     row = table[(table["section"] == "pair") & (table["question"] == "ER")].iloc[0]
     assert row["kappa_quadratic"] == pytest.approx(hand_kappa(ER["ann"], ER["bob"], [0, 1, 2], True))
     assert len(agreement_rows(result)) == len(table)
-    assert "| ER | 10 | 0.70 |" in markdown_table(result)
+    console = markdown_table(result)
+    assert "| ER | 10 | 10 | 0.70 |" in console and "| MITI_CCT | 10 | 7 |" in console
+    assert console.startswith("N/A convention: exclude")
 
 
 def test_plain_csv_with_aliases_and_na_spellings(tmp_path: Path) -> None:
