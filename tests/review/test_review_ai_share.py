@@ -49,7 +49,8 @@ def test_saved_resumed_changed_and_exported(client: TestClient, review_round: Ro
     cat = bearer(review_round.tokens["cat"])
     rate_all(client, review_round.tokens["cat"])
     csrf = csrf_of(client.get("/done", headers=cat).text)
-    response = client.post("/done", headers=cat, data={"csrf": csrf, "AI_SHARE": "35"}, follow_redirects=False)
+    response = client.post("/done", headers=cat, data={"csrf": csrf, "AI_SHARE": "35"},
+                           follow_redirects=False)
     assert response.status_code == 303 and response.headers["location"] == "/done?saved=1"
     assert share_of(review_round, "cat") == "35"
     # a fresh app (a restarted server) shows the saved answer
@@ -81,7 +82,8 @@ def test_the_same_security_rules_apply(client: TestClient, review_round: Round) 
     assert client.post("/done", headers=cat, data={"AI_SHARE": "10"}).status_code == 403
     assert client.post("/done", headers=cat, data={"csrf": bob_csrf, "AI_SHARE": "10"}).status_code == 403
     for origin in ("http://evil.test", "null"):
-        response = client.post("/done", headers={**cat, "Origin": origin}, data={"csrf": csrf, "AI_SHARE": "10"})
+        response = client.post("/done", headers={**cat, "Origin": origin},
+                               data={"csrf": csrf, "AI_SHARE": "10"})
         assert response.status_code == 403
     admin = bearer(review_round.tokens["admin"])
     admin_csrf = csrf_of(client.get("/admin", headers=admin).text)
