@@ -119,3 +119,13 @@ def test_posts_without_both_sources_are_counted_not_drawn(tmp_path: Path) -> Non
     assert draw.excluded["post_without_both_sources"] == 4  # p4's four model replies
     assert "p4" not in set(draw.items["post_id"])
     assert draw.items["source"].value_counts().to_dict() == {"ai": 3, "human": 3}
+    # no post with both: a clear error, and --match none still works
+    responses = run.read_table("responses")
+    peers = responses["responder"] == "peer"
+    run.write_table("responses", pd.concat([responses[~peers & responses["post_id"].isin(["p1", "p2"])],
+                                            responses[peers & responses["post_id"].isin(["p3", "p4"])]]))
+    with pytest.raises(CarelensError, match="no post has both an AI and a human reply"):
+        draw_items(run, 4, 0)
+    assert len(draw_items(run, 4, 0, match="none").items) == 4
+    with pytest.raises(CarelensError, match="at least 2 items"):
+        draw_items(run, 1, 0)

@@ -160,6 +160,8 @@ def _draw_matched(pool: pd.DataFrame, size: int, rng: np.random.Generator, strat
         if k:
             rows = pool[pool["post_id"] == post_id]
             chosen += [_stratified(rows[rows["source"] == source], k, rng) for source in ("ai", "human")]
+    if not chosen:
+        return chosen
     drawn = pd.concat(chosen)
     for (source, condition, group), stratum in pool.groupby(["source", "condition", "group"]):
         strata.append({"source": source, "condition": condition, "group": group, "available": len(stratum),
