@@ -6,6 +6,7 @@ are open. Raters reach only their own items, by position in their own order, and
 wrote a response nor other raters' answers. Every POST needs the account's CSRF token (form field
 ``csrf`` or header ``X-CSRF-Token``) and, when the browser sends one, a same-origin ``Origin``.
 Templates are autoescaped; the Content-Security-Policy allows scripts and styles from this server only.
+Once every item is rated, ``/done`` asks the one question per rater (the AI share), posted as a form.
 """
 
 import re
@@ -236,9 +237,9 @@ def create_app(db: ReviewDB, run_path: Path, *, secure_cookies: bool = False) ->
                 "ai_share": db.rater_answers(account.account_id).get(AI_SHARE.key)}
 
     @app.get("/done")
-    def done_page(request: Request, saved: int = 0) -> Response:
+    def done_page(request: Request, saved: str = "") -> Response:
         account = rater(request)
-        return page(request, "done.html", saved=bool(saved), **done_context(account))
+        return page(request, "done.html", saved=saved == "1", **done_context(account))
 
     def save_share(account: Account, value: str) -> None:
         context = done_context(account)
