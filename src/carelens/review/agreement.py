@@ -124,7 +124,7 @@ def _guess_accuracy(frame: pd.DataFrame) -> dict[str, Any]:
 
 def _ai_share(frame: pd.DataFrame) -> dict[str, Any]:
     """Each rater's estimate of the AI share (percent) beside the true share of the items they rated."""
-    items = frame[~frame["question"].isin(PER_RATER) & frame["source"].isin(["ai", "human"])]
+    items = frame[frame["question"].isin(SCORED) & frame["source"].isin(["ai", "human"])]
     guesses = frame[frame["question"] == "AI_GUESS"]
     out = {}
     for row in frame[frame["question"] == "AI_SHARE"].itertuples(index=False):
