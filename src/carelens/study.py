@@ -64,7 +64,7 @@ STAGES: tuple[Stage, ...] = (
         "carelens.datasets.stage:collect",
         ("data",),
         (),
-        ("posts", "collected_variants", "collected_responses"),
+        ("posts", "collected_variants", "collected_responses", "collected_scores"),
     ),
     Stage(
         "variants",
