@@ -238,7 +238,7 @@ def _import(source: DataSource, study: Path | None) -> None:
     )
     if len(bundle.responses):
         for (responder, status), count in bundle.responses.groupby(["responder", "status"]).size().items():
-            out.print(f"  {responder} [{status}]: {count}")
+            out.print(f"  {responder} [{status}]: {count}", markup=False, highlight=False)
     counted = {
         "posts_empty_skipped": "records without a post text, skipped",
         "replies_empty": "empty or whitespace-only replies, kept with status empty",
