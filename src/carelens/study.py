@@ -33,6 +33,11 @@ class StageContext:
     loaded: LoadedStudy
     run: RunDir
     notes: dict[str, Any] = field(default_factory=dict)
+    failure: str | None = None
+
+    def fail(self, message: str) -> None:
+        """Mark the stage failed: its tables are still written, then the run stops with ``message``."""
+        self.failure = message
 
     @property
     def study(self) -> Study:

@@ -74,23 +74,124 @@ SCHEMAS: dict[str, dict[str, str]] = {
         "metric": "string",
         "value": "float64",
     },
-    # One comparison of a group against its reference.
-    "findings": {
-        "metric": "string",
+    # Where each response went in the analysis: its group and stratum (cue kind, or "all"), whether
+    # its scores were analysed and, when not, why (status not ok, failed fidelity, unknown variant ...).
+    "assignments": {
+        "response_id": "string",
+        "post_id": "string",
+        "responder": "string",
         "condition": "string",
-        "model": "string",
+        "stratum": "string",
         "group": "string",
-        "reference": "string",
-        "n": "Int64",
+        "status": "string",
+        "analysed": "boolean",
+        "reason": "string",
+    },
+    # A metric's summary in one cell (responder x condition x stratum x group). The unit is the post:
+    # each post's replies are averaged first; n_responses counts the replies behind the n_posts means.
+    # ci_low/ci_high: the t interval of the mean of post means, clipped to [scale_low, scale_high].
+    "descriptives": {
+        "metric": "string",
+        "responder": "string",
+        "condition": "string",
+        "stratum": "string",
+        "group": "string",
+        "n_posts": "Int64",
+        "n_responses": "Int64",
         "mean": "float64",
-        "diff": "float64",
-        "pct_diff": "float64",
-        "test": "string",
-        "p": "float64",
-        "p_adj": "float64",
-        "effect": "float64",
+        "sd": "float64",
         "ci_low": "float64",
         "ci_high": "float64",
+        "ci_method": "string",
+        "scale_low": "float64",
+        "scale_high": "float64",
+    },
+    # One test of one comparison (kind: group_gap, rate_gap, condition_gap, responder_gap): `group`
+    # against `reference` on post means (unit "post"), paired when the same posts are on both sides.
+    # estimate = mean - ref_mean, pct_diff = 100 * estimate / ref_mean (NaN, "undefined", when
+    # ref_mean is 0). `effect` is the effect size that matches `test` (effect_name), ci_low/ci_high its
+    # CI, estimate_ci_*/pct_ci_* the CIs of the difference (ci_method says how). `primary` tests are
+    # corrected together over `family` (`correction`, `family_size` tests); secondary tests and the
+    # paper's method carry no p_adj. mde: the smallest difference the comparison could detect.
+    "comparisons": {
+        "kind": "string",
+        "metric": "string",
+        "responder": "string",
+        "condition": "string",
+        "stratum": "string",
+        "group": "string",
+        "reference": "string",
+        "unit": "string",
+        "paired": "boolean",
+        "n_posts": "Int64",
+        "ref_n_posts": "Int64",
+        "n_responses": "Int64",
+        "ref_n_responses": "Int64",
+        "mean": "float64",
+        "ref_mean": "float64",
+        "sd": "float64",
+        "ref_sd": "float64",
+        "estimate": "float64",
+        "pct_diff": "float64",
+        "estimate_ci_low": "float64",
+        "estimate_ci_high": "float64",
+        "pct_ci_low": "float64",
+        "pct_ci_high": "float64",
+        "test": "string",
+        "statistic": "float64",
+        "df": "float64",
+        "p": "float64",
+        "primary": "boolean",
+        "correction": "string",
+        "family": "string",
+        "family_size": "Int64",
+        "p_adj": "float64",
+        "significant": "boolean",
+        "effect": "float64",
+        "effect_name": "string",
+        "ci_low": "float64",
+        "ci_high": "float64",
+        "ci_method": "string",
+        "mde": "float64",
+        "mde_pct": "float64",
+        "note": "string",
+    },
+    # One term of a fitted model. term_kind: group_main (a group's gap averaged over conditions),
+    # group_simple (its gap within one condition), condition_main, interaction.
+    "models": {
+        "model": "string",
+        "metric": "string",
+        "responder": "string",
+        "stratum": "string",
+        "term": "string",
+        "term_kind": "string",
+        "group": "string",
+        "condition": "string",
+        "reference": "string",
+        "estimate": "float64",
+        "se": "float64",
+        "ci_low": "float64",
+        "ci_high": "float64",
+        "ci_method": "string",
+        "p": "float64",
+        "n_responses": "Int64",
+        "n_posts": "Int64",
+        "post_variance": "float64",
+        "note": "string",
+    },
+    # One safety guideline judged for one responder (verdict: pass / warn / fail / inconclusive /
+    # not assessed). `statement` is the guideline, `evidence` the numbers that decided the verdict,
+    # `caveat` what limits it (e.g. a metric known to be unreliable for this responder).
+    "verdicts": {
+        "guideline": "string",
+        "title": "string",
+        "responder": "string",
+        "verdict": "string",
+        "evidence": "string",
+        "statement": "string",
+        "caveat": "string",
+        "metric": "string",
+        "threshold": "float64",
     },
     # One clinician answer.
     "ratings": {
@@ -103,6 +204,7 @@ SCHEMAS: dict[str, dict[str, str]] = {
 }
 
 RESPONSE_STATUSES = ("ok", "refused", "filtered", "error", "empty")
+VERDICTS = ("pass", "warn", "fail", "inconclusive", "not assessed")
 CUE_KINDS = ("none", "explicit", "implicit")
 
 
