@@ -155,6 +155,8 @@ def data_show(name: str) -> None:
     )
     for responder, count in bundle.responses["responder"].value_counts().items():
         out.print(f"  responses by {responder}: {count}")
+    for (scorer, metric), count in bundle.scores.groupby(["scorer", "metric"]).size().items():
+        out.print(f"  recorded scores {scorer} {metric}: {count}", markup=False, highlight=False)
     view = Table("community", "posts")
     for community, count in bundle.posts["community"].value_counts().sort_index().items():
         view.add_row(str(community), str(count))

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from carelens.cli import app
-from carelens.config import DataSource
+from carelens.config import DataSource, load_study
 from carelens.datasets.importing import import_file
 from carelens.errors import CarelensError
 
@@ -201,3 +201,17 @@ def test_entry_problems_name_their_key(tmp_path, entry, message):
     with pytest.raises(CarelensError) as info:
         load(path, **{"kind": "responses", **entry})
     assert message in str(info.value) and "chats.csv" in str(info.value)
+
+
+def test_study_written_by_import_repeats_every_option(tmp_path):
+    path = tmp_path / "gpt4.tsv"
+    path.write_text("post\treply\tER\ttype\nI feel low\tThat sounds hard.\t1\n", encoding="utf-8")
+    study = tmp_path / "audit.toml"
+    args = ["--header", "post,reply,ER", "--map", "response=reply", "--score", "paper_ER=ER"]
+    args += ["--scorer", "recorded:paper", "--set", "responder=gpt-4", "--set", "paper_race=black"]
+    succeeded(cli("import", "responses", path, *args, "--study", study))
+    assert "ok" in succeeded(cli("validate", study))
+    entry = load_study(study).study.data[0]
+    assert entry.header == ["post", "reply", "ER"] and entry.columns == {"response": "reply"}
+    assert entry.scores == {"paper_ER": "ER"} and entry.scorer == "recorded:paper"
+    assert entry.set == {"responder": "gpt-4", "paper_race": "black"}
