@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from carelens.cli import app
-from carelens.config import DataSource, load_study
+from carelens.config import DataSource, load_study, parse_study
 from carelens.datasets.importing import import_file
 from carelens.errors import CarelensError
 
@@ -215,3 +215,9 @@ def test_study_written_by_import_repeats_every_option(tmp_path):
     assert entry.header == ["post", "reply", "ER"] and entry.columns == {"response": "reply"}
     assert entry.scores == {"paper_ER": "ER"} and entry.scorer == "recorded:paper"
     assert entry.set == {"responder": "gpt-4", "paper_race": "black"}
+
+
+def test_file_options_on_a_named_dataset_are_an_error():
+    text = '[study]\nname = "s"\n[[data]]\ndataset = "counsel-chat"\nscores = { ER = "er" }\n'
+    with pytest.raises(CarelensError, match=r"data\[0\]: scores apply to a 'file' source"):
+        parse_study(text, "s.toml")

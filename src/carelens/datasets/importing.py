@@ -152,12 +152,12 @@ def problem_listing(problems: list[str]) -> str:
 def check_file_source(source: DataSource, path: Path, key: str | None) -> list[str]:
     """Every problem of a file entry that can be found without importing it (the file when it exists)."""
     problems = source_problems(source, key)
-    if problems or not path.exists():
+    if not path.exists() or path.suffix.lower() not in FORMATS:
         return problems
     try:
-        problems = file_problems(source, path, key)
+        problems += file_problems(source, path, key)
     except CarelensError as exc:
-        return [f"{key_path(key, 'file')}: {exc}"]
+        return [*problems, f"{key_path(key, 'file')}: {exc}"]
     if not problems and is_delimited(path):
         try:  # the header against the first record's fields
             next(iter(read_records(path, source.header, source.header_line)), None)
@@ -323,9 +323,10 @@ def import_file(path: Path, source: DataSource, key: str | None = None, origin: 
     """
     path = Path(path)
     problems = source_problems(source, key)
-    if not problems and not path.exists():
+    if not path.exists():
         raise CarelensError("file not found", where=str(path))
-    problems = problems or file_problems(source, path, key)
+    if path.suffix.lower() in FORMATS:
+        problems += file_problems(source, path, key)
     if problems:
         raise CarelensError(problem_listing(problems), where=str(path))
     importer = _Importer(source, key, origin or f"import:{path.name}")
