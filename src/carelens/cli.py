@@ -252,6 +252,13 @@ def _import(source: DataSource, study: Path | None) -> None:
     for note, label in counted.items():
         if notes.get(note):
             out.print(f"  {label}: {notes[note]}")
+    if notes.get("numeric_meta_columns"):
+        out.print(
+            f"  numeric columns kept in meta: {', '.join(notes['numeric_meta_columns'])} "
+            "(recorded scores? read them with --score METRIC=COLUMN)",
+            markup=False,
+            highlight=False,
+        )
     if study is not None:
         responders = sorted(bundle.responses["responder"].unique()) if len(bundle.responses) else ["peer"]
         study.write_text(_study_text(source, responders, study.stem), encoding="utf-8")

@@ -93,9 +93,12 @@ def test_recorded_scores_are_numbers_in_collected_scores(tmp_path):
         "post,response,responder,er,tox\nhi,hello,bot,2,0.125\nhey,there,bot,,NA\nyo,sup,bot, 1 ,1e-3\n",
         encoding="utf-8",
     )
+    unread = succeeded(cli("import", "responses", path))
+    assert "numeric columns kept in meta: er, tox (recorded scores? read them with --score" in unread
     output = succeeded(
         cli("import", "responses", path, "--score", "ER=er", "--score", "toxicity=tox", "--scorer", "judge")
     )
+    assert "numeric columns kept in meta" not in output
     assert "recorded scores: 4" in output and "missing scores): 2" in output
     scores = load(path, scores={"ER": "er", "toxicity": "tox"}, scorer="judge").scores
     assert list(scores.columns) == ["response_id", "scorer", "metric", "value", "evidence"]

@@ -183,6 +183,15 @@ def _strip_nul(record: dict[str, Any]) -> int:
     return cleaned
 
 
+def _is_number(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except (TypeError, ValueError):
+        return False
+
+
 def _score(value: Any, column: str, option: str, where: str) -> float | None:
     """A recorded score as a number; None when the cell is empty or says the score is missing."""
     if isinstance(value, bool):
@@ -219,6 +228,8 @@ class _Importer:
         self.scores: list[dict[str, Any]] = []
         self.counts: Counter[str] = Counter()
         self.statuses: Counter[str] = Counter()
+        # meta columns -> whether every non-empty value so far reads as a number (a score left unread?)
+        self.numeric: dict[str, bool] = {}
 
     def get(self, record: dict[str, Any], name: str) -> str:
         if name in self.source.set:
@@ -252,6 +263,9 @@ class _Importer:
         reply = self.get(record, "response")
         condition = self.get(record, "condition") or "imported"
         meta: dict[str, Any] = {k: v for k, v in record.items() if k not in self.used}
+        for column, value in meta.items():
+            if self.numeric.get(column, True) and _cell(value).lower() not in MISSING:
+                self.numeric[column] = _is_number(value)
         meta.update(self.extra)
         meta["line"] = line
         status = given
@@ -311,6 +325,7 @@ class _Importer:
                 refusals_detected=self.counts["refusals_detected"],
                 collected_scores=len(self.scores),
                 scores_missing=self.counts["scores_missing"],
+                numeric_meta_columns=sorted(c for c, numeric in self.numeric.items() if numeric),
             )
         return notes
 
