@@ -5,8 +5,10 @@ import json
 import pandas as pd
 import pytest
 
+from carelens.config import load_study
 from carelens.datasets.registry import get_dataset
 from carelens.ids import original_variant_id
+from carelens.study import run_study
 
 
 @pytest.fixture(scope="module")
@@ -150,3 +152,18 @@ def test_epitome_and_counsel_chat(mirror):
     assert set(counsel.responses["responder"]) == {"therapist"}
     # a question listed under several topics keeps its first: 29 of the 31 topics lead some question
     assert counsel.posts["community"].nunique() == 29
+
+
+def test_data_stage_writes_the_recorded_scores_of_the_sampled_replies(tmp_path, mirror):
+    study = tmp_path / "s.toml"
+    study.write_text('[study]\nname = "s"\n[[data]]\ndataset = "mh-eval-gpt4"\nposts = 5\n', encoding="utf-8")
+    run = run_study(load_study(study), until="data")
+    responses = run.read_table("collected_responses")
+    scores = run.read_table("collected_scores")
+    assert len(run.read_table("posts")) == 5 and len(responses) > 0
+    assert set(scores["response_id"]) == set(responses["response_id"])
+    per_reply = scores[scores["metric"].isin(["paper_ER", "paper_IP", "paper_EX", "paper_toxicity"])]
+    assert (per_reply.groupby("response_id").size() == 4).all()
+    notes = json.loads(run.manifest_path.read_text())["stages"]["data"]["notes"]
+    assert notes["collected_scores"] == len(scores) == notes["sources"][0]["collected_scores"]
+    assert notes["responses_by_status"] == {"ok": len(responses)}
