@@ -169,5 +169,8 @@ def recorded_scores(ctx: StageContext, ok: pd.DataFrame) -> pd.DataFrame:
         return empty_table("scores")
     recorded = ctx.table("collected_scores")
     kept = recorded[recorded["response_id"].isin(ok["response_id"])]
-    ctx.notes["recorded_scores"] = {"copied": int(len(kept)), "of_responses_not_ok": int(len(recorded) - len(kept))}
+    ctx.notes["recorded_scores"] = {
+        "copied": int(len(kept)),
+        "of_responses_not_ok": int(len(recorded) - len(kept)),
+    }
     return kept[["response_id", "scorer", "metric", "value"]]
