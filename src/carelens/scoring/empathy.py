@@ -4,13 +4,14 @@ Emotional Reactions (warmth, compassion, concern), Interpretations (communicatin
 of the seeker's feelings and experiences) and Explorations (probing those experiences), after
 Sharma et al. (2020). The classifier is trained locally from EPITOME (``carelens models train
 empathy``); the first use trains it automatically when no model is cached. The scorer's name
-(``empathy-fast`` or ``empathy-full``, ``-t64`` when truncated) goes into the scores table so a
-report can say which model scored; ``card_path`` is its model card.
+(``empathy-fast-w64``: the model, ``-t64`` when truncated, and the window size of the scoring rule)
+goes into the scores table so a report can say which model scored; ``card_path`` is its model card.
 """
 
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from carelens.errors import CarelensError
@@ -18,6 +19,7 @@ from carelens.progress import console
 from carelens.scoring.base import BaseScorer, Pair
 from carelens.scoring.empathy_models import MECHANISMS
 from carelens.scoring.empathy_train import load_model, model_path, train_empathy
+from carelens.scoring.empathy_windows import WINDOW_WORDS, decide, quote, split_all
 
 
 def resolve_model(variant: str, truncate_tokens: int | None, model_dir: str | None) -> Path:
@@ -42,7 +44,12 @@ def resolve_model(variant: str, truncate_tokens: int | None, model_dir: str | No
 
 
 class EmpathyScorer(BaseScorer):
-    """Predicted ER, IP and EX levels of each response."""
+    """Predicted ER, IP and EX levels of each response, decided over its windows (see
+    ``empathy_windows``); the evidence of each level is the window of the reply that decided it.
+
+    ``window_words`` None scores the whole reply as one text (the scorer's name then lacks the
+    ``-w<N>`` suffix).
+    """
 
     registered = "empathy"
     metrics = MECHANISMS
@@ -54,9 +61,15 @@ class EmpathyScorer(BaseScorer):
     }
 
     def __init__(
-        self, *, variant: str = "fast", truncate_tokens: int | None = None, model_dir: str | None = None
+        self,
+        *,
+        variant: str = "fast",
+        truncate_tokens: int | None = None,
+        model_dir: str | None = None,
+        window_words: int | None = WINDOW_WORDS,
     ) -> None:
         self.variant, self.truncate_tokens, self.model_dir = variant, truncate_tokens, model_dir
+        self.window_words = window_words
         folder = resolve_model(variant, truncate_tokens, model_dir)
         self.model, self.card = load_model(folder)
         trained_with = self.card.get("truncate_tokens")
@@ -66,20 +79,27 @@ class EmpathyScorer(BaseScorer):
                 f"truncate_tokens={trained_with}",
                 where="scoring.truncate_tokens",
             )
-        self.name: str = self.card["model"]
+        self.name: str = self.card["model"] + (f"-w{window_words}" if window_words else "")
         self.card_path = folder / "card.json"
 
     def score(self, pairs: Sequence[Pair]) -> pd.DataFrame:
-        if not pairs:
-            return self.empty()
-        proba = self.model.predict_proba([response for _, response in pairs])
-        levels = proba.argmax(-1)
-        values = {m: levels[:, j].astype(float) for j, m in enumerate(MECHANISMS)}
-        evidence = {
-            m: [
-                f"whole response, level {lv} with probability {p[j, lv]:.2f} ({self.name})"
-                for lv, p in zip(levels[:, j], proba, strict=True)
-            ]
-            for j, m in enumerate(MECHANISMS)
-        }
-        return self.frame(values, evidence)
+        texts = [response for _, response in pairs]
+        parts, owner = split_all(texts, self.window_words)
+        proba = self.model.predict_proba(parts) if parts else np.zeros((0, len(MECHANISMS), 3))
+        levels, deciding = decide(proba, owner, len(texts))
+        evidence: dict[str, list[str]] = {m: [] for m in MECHANISMS}
+        for t in range(len(texts)):
+            for j, m in enumerate(MECHANISMS):
+                w = deciding[t, j]
+                if w < 0:
+                    evidence[m].append("the reply has no words: level 0")
+                elif levels[t, j] == 0:
+                    evidence[m].append(
+                        f"no part of the reply reaches level 1; closest (P = {proba[w, j, 1:].sum():.2f}): "
+                        + quote(parts[w])
+                    )
+                else:
+                    evidence[m].append(
+                        f"level {levels[t, j]} (P = {proba[w, j, levels[t, j]]:.2f}): {quote(parts[w])}"
+                    )
+        return self.frame({m: levels[:, j].astype(float) for j, m in enumerate(MECHANISMS)}, evidence)
