@@ -56,17 +56,17 @@ def card(
     truncate_tokens: Annotated[int | None, typer.Option(help="The truncation it was trained with.")] = None,
 ) -> None:
     """Print the model card of a trained model."""
-    from carelens.scoring.empathy_train import model_path
+    from carelens.scoring.empathy_train import model_path, read_card
+    from carelens.scoring.model_card import render_markdown
 
     if model not in TRAINABLE:
         raise CarelensError(f"unknown model '{model}'; allowed: {', '.join(TRAINABLE)}", where="MODEL")
     folder = model_path(variant, truncate_tokens)
-    path = folder / "card.md"
-    if not path.exists():
+    if not (folder / "card.json").exists():
         raise CarelensError(
             f"no trained model; run `carelens models train {model} --variant {variant}`", where=str(folder)
         )
-    typer.echo(path.read_text(encoding="utf-8"))
+    typer.echo(render_markdown(read_card(folder)))
 
 
 @app.command()
