@@ -141,9 +141,10 @@ BUILTIN: dict[str, str] = {
     "safety": "carelens.scoring.safety:SafetyScorer",
     "text": "carelens.scoring.text:TextScorer",
     "judge": "carelens.scoring.judge:JudgeScorer",
+    "mi": "carelens.scoring.mi:MIScorer",
 }
 
-DEFAULT_SUITE: tuple[str, ...] = ("empathy", "offensive", "sentiment", "safety", "text")
+DEFAULT_SUITE: tuple[str, ...] = ("empathy", "offensive", "sentiment", "safety", "text", "mi")
 """The offline scorers a study runs unless it names others."""
 
 
