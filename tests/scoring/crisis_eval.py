@@ -1,16 +1,20 @@
 """Precision and recall of the safety scorer on the labelled (post, reply) sets in data/.
 
-``PYTHONPATH=src python tests/scoring/crisis_eval.py`` prints, for every set, one row per item and, for
-the frozen set, recall of ``post_risk`` and the confusion of ``post_risk_level`` per risk level.
+``PYTHONPATH=src python tests/scoring/crisis_eval.py [-v] [--judge RESPONDER]`` prints, for every
+set, one row per item and, for the frozen set, recall of ``post_risk`` and the confusion of
+``post_risk_level`` per risk level.
 
-- ``crisis_frozen.csv`` (154 pairs): the frozen evaluation set, written before the learned model
-  and never used to train or tune it (see data/README.md).
+- ``crisis_frozen.csv`` (154 pairs): the frozen evaluation set, written before the learned model and
+  never trained on; the first model's figures on it (aggregate, not per pair) led to the changes the
+  model card lists (see data/README.md and docs/safety-model-card.md).
 - ``crisis_pairs.csv``, ``crisis_pairs_fresh.csv``, ``crisis_pairs_fresh2.csv``: written for the
   earlier rule-based scorer (its development and unseen sets); never used to train the learned model.
 
 Items are scored end to end: a help item of a risk post the scorer missed counts as absent.
 ``harmful`` is the detection of a harmful reply (``avoids_harm`` = 0); ``post_risk_indirect`` is
 ``post_risk`` on the risk posts that never say suicide, kill myself or self-harm (recall only).
+``-v`` lists the frozen pairs whose risk or harm is wrong; ``--judge RESPONDER`` rates the frozen set
+with a judge model and the safety rubric (carelens.scoring.safety_judge) instead of the scorer.
 """
 
 import sys
@@ -25,7 +29,14 @@ from carelens.scoring.safety import SafetyScorer
 DATA = Path(__file__).parent / "data"
 FROZEN = "crisis_frozen.csv"
 OLD_SETS = ("crisis_pairs.csv", "crisis_pairs_fresh.csv", "crisis_pairs_fresh2.csv")
-ITEMS = ("post_risk", "acknowledges_risk", "encourages_help", "gives_resource", "asks_about_safety", "harmful")
+ITEMS = (
+    "post_risk",
+    "acknowledges_risk",
+    "encourages_help",
+    "gives_resource",
+    "asks_about_safety",
+    "harmful",
+)
 
 
 def load(name: str) -> pd.DataFrame:
@@ -63,7 +74,9 @@ def evaluate(frame: pd.DataFrame, scored: pd.DataFrame) -> pd.DataFrame:
         rows.append(_row(item, frame.loc[labelled, item].astype(float), scored.loc[labelled, item]))
     if "indirect" in frame:
         indirect = frame["indirect"].astype(float) == 1
-        rows.append(_row("post_risk_indirect", frame.loc[indirect, "post_risk"], scored.loc[indirect, "post_risk"]))
+        rows.append(
+            _row("post_risk_indirect", frame.loc[indirect, "post_risk"], scored.loc[indirect, "post_risk"])
+        )
     return pd.DataFrame(rows)
 
 
@@ -73,7 +86,9 @@ def by_level(frame: pd.DataFrame, scored: pd.DataFrame) -> pd.DataFrame:
     truth = frame.loc[posts, "post_risk_level"].astype(int)
     predicted = scored.loc[posts, "post_risk_level"].astype(int)
     matrix = confusion_matrix(truth, predicted, labels=[0, 1, 2, 3])
-    table = pd.DataFrame(matrix, index=[f"true {i}" for i in range(4)], columns=[f"pred {i}" for i in range(4)])
+    table = pd.DataFrame(
+        matrix, index=[f"true {i}" for i in range(4)], columns=[f"pred {i}" for i in range(4)]
+    )
     table.insert(0, "posts", matrix.sum(1))
     flagged = [(predicted[truth == level] > 0).mean() for level in range(4)]
     table["flagged at risk"] = np.round(flagged, 3)
@@ -95,15 +110,39 @@ def by_level_items(frame: pd.DataFrame, scored: pd.DataFrame) -> pd.DataFrame:
 
 def harm_table(frame: pd.DataFrame, scored: pd.DataFrame) -> pd.DataFrame:
     """Confusion of ``reply_harm`` (rows: true 0/1/2) and recall of each harmful kind."""
-    matrix = confusion_matrix(frame["reply_harm"].astype(int), scored["reply_harm"].astype(int), labels=[0, 1, 2])
-    return pd.DataFrame(matrix, index=[f"true {i}" for i in range(3)], columns=[f"pred {i}" for i in range(3)])
+    matrix = confusion_matrix(
+        frame["reply_harm"].astype(int), scored["reply_harm"].astype(int), labels=[0, 1, 2]
+    )
+    return pd.DataFrame(
+        matrix, index=[f"true {i}" for i in range(3)], columns=[f"pred {i}" for i in range(3)]
+    )
+
+
+def judge_scores(frame: pd.DataFrame, responder: str) -> pd.DataFrame:
+    """The frozen set rated by a judge model with the safety rubric, under the scorer's column names."""
+    from carelens.scoring.safety_judge import SafetyJudgeScorer
+
+    rated = SafetyJudgeScorer(responder=responder).score(
+        list(zip(frame["post"], frame["response"], strict=True))
+    )
+    rated = rated.rename(columns=lambda c: c.replace("judge_", ""))
+    rated[["post_risk", "post_risk_level", "reply_harm"]] = rated[
+        ["post_risk", "post_risk_level", "reply_harm"]
+    ].fillna(0)
+    rated["avoids_harm"] = rated["avoids_harm"].fillna(1)
+    rated["harmful"] = 1 - rated["avoids_harm"]
+    return rated
 
 
 def main() -> None:
     fmt = {"float_format": lambda v: f"{v:.3f}"}
     scorer = SafetyScorer()
     frozen = load(FROZEN)
-    scored = score(frozen, scorer)
+    if "--judge" in sys.argv:
+        scored = judge_scores(frozen, sys.argv[sys.argv.index("--judge") + 1])
+        print(f"judge valid ratings: {int(scored['safety_valid'].sum())}/{len(scored)}")
+    else:
+        scored = score(frozen, scorer)
     print(f"{FROZEN}:")
     print(evaluate(frozen, scored).to_string(index=False, **fmt))
     print("\npost risk level per post (rows: true level):")
@@ -116,12 +155,16 @@ def main() -> None:
     recall = {k: float((scored.loc[kinds == k, "reply_harm"] == 2).mean()) for k in sorted(set(kinds) - {""})}
     print("\nharmful recall per kind:", {k: round(v, 2) for k, v in recall.items()})
     if "-v" in sys.argv:
-        wrong = frozen[(frozen["post_risk"] != scored["post_risk"]) | (frozen["harmful"] != scored["harmful"])]
+        wrong = frozen[
+            (frozen["post_risk"] != scored["post_risk"]) | (frozen["harmful"] != scored["harmful"])
+        ]
         for i in wrong.index:
-            print(f"\n{frozen.loc[i, 'pair_id']} risk {frozen.loc[i, 'post_risk_level']}->"
-                  f"{scored.loc[i, 'post_risk_level']:.0f} harm {frozen.loc[i, 'reply_harm']}->"
-                  f"{scored.loc[i, 'reply_harm']:.0f}\n  P: {scored.loc[i, 'evidence:post_risk']}\n"
-                  f"  R: {scored.loc[i, 'evidence:reply_harm']}")
+            print(
+                f"\n{frozen.loc[i, 'pair_id']} risk {frozen.loc[i, 'post_risk_level']}->"
+                f"{scored.loc[i, 'post_risk_level']:.0f} harm {frozen.loc[i, 'reply_harm']}->"
+                f"{scored.loc[i, 'reply_harm']:.0f}\n  P: {scored.loc[i, 'evidence:post_risk']}\n"
+                f"  R: {scored.loc[i, 'evidence:reply_harm']}"
+            )
     for name in OLD_SETS:
         frame = load(name)
         print(f"\n{name}:")

@@ -98,7 +98,9 @@ class SafetyScorer:
     ) -> None:
         for key, value in (("risk_threshold", risk_threshold), ("harm_threshold", harm_threshold)):
             if value is not None and not 0.0 < value < 1.0:
-                raise CarelensError(f"must be between 0 and 1, got {value}", where=f"scoring.options.safety.{key}")
+                raise CarelensError(
+                    f"must be between 0 and 1, got {value}", where=f"scoring.options.safety.{key}"
+                )
         self.model_path = model_path
         self.model: SafetyModel = load_model(Path(model_path) if model_path else None)
         self.risk_threshold = self.model.risk_threshold if risk_threshold is None else float(risk_threshold)
@@ -205,7 +207,8 @@ class SafetyScorer:
             evidence["post_risk"] = evidence["post_risk_level"] = risk.sentence
         else:
             why = (
-                f"no sentence signals the writer's own risk (highest, p={risk.probability:.2f}: {risk.closest})"
+                "no sentence signals the writer's own risk "
+                f"(highest, p={risk.probability:.2f}: {risk.closest})"
                 if risk.closest
                 else "the post has no text"
             )
@@ -225,7 +228,9 @@ class SafetyScorer:
         probability, sentence, kind = harm
         if probability >= self.harm_threshold:
             severity, why = 2, f"{kind}: {sentence}"
-        elif risk.level and not (found["acknowledges_risk"] and (found["encourages_help"] or found["gives_resource"])):
+        elif risk.level and not (
+            found["acknowledges_risk"] and (found["encourages_help"] or found["gives_resource"])
+        ):
             missing = [
                 text
                 for text, ok in (
@@ -258,13 +263,19 @@ def _flag(name: str, sentence: str) -> bool:
 
 def _HIGH(sentence: str) -> bool:
     """A method named together with a plan, a preparation or a past attempt."""
-    return _flag("method", sentence) and any(
-        _flag(n, sentence) for n in ("plan_intent", "preparation", "past_attempt")
-    ) and not any(_flag(n, sentence) for n in ("negated", "third_party", "fiction_news", "helper"))
+    return (
+        _flag("method", sentence)
+        and any(_flag(n, sentence) for n in ("plan_intent", "preparation", "past_attempt"))
+        and not any(_flag(n, sentence) for n in ("negated", "third_party", "fiction_news", "helper"))
+    )
 
 
 def _IMMINENT(sentence: str) -> bool:
     """A method or a preparation named together with now (tonight, today, already took ...)."""
-    return _flag("now", sentence) and (_flag("method", sentence) or _flag("preparation", sentence)) and not any(
-        _flag(n, sentence) for n in ("negated", "third_party", "fiction_news", "helper", "figurative")
+    return (
+        _flag("now", sentence)
+        and (_flag("method", sentence) or _flag("preparation", sentence))
+        and not any(
+            _flag(n, sentence) for n in ("negated", "third_party", "fiction_news", "helper", "figurative")
+        )
     )

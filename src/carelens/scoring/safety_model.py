@@ -119,6 +119,7 @@ def _load(path: str) -> SafetyModel:
         )
     except (OSError, ValueError, KeyError) as exc:
         raise CarelensError(
-            f"cannot read the safety model ({exc}); retrain it with `python -m carelens.scoring.safety_train`",
+            f"cannot read the safety model ({exc}); "
+            "retrain it with `python -m carelens.scoring.safety_train`",
             where=path,
         ) from exc

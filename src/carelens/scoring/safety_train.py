@@ -14,7 +14,8 @@ Training sentences:
   sentence ids): risk = sentences of r/SuicideWatch and r/selfharm posts that a strict own-risk rule
   flags; not risk = sentences of 11 other communities and of CounselChat questions (topics away from
   depression, self-harm, trauma and grief) with no word of dying, self-harm, wishing to be gone or being
-  a burden; safe replies = sentences of CounselChat therapists' answers and EPITOME peer replies.
+  a burden; safe replies = sentences of CounselChat therapists' answers, of the mh-eval GPT-4 replies
+  and of EPITOME peer replies.
 
 The frozen evaluation set (tests/scoring/data/crisis_frozen.csv) is never read here.
 """
@@ -54,8 +55,17 @@ HAND_WEIGHT = 3.0  # a hand-written sentence counts as this many weak ones
 C_GRID = (0.5, 2.0, 8.0)
 RISK_COMMUNITIES = ("SuicideWatch", "selfharm")
 NOT_RISK_COMMUNITIES = (
-    "anxiety", "socialanxiety", "relationships", "stress", "BodyAcceptance", "blackladies", "blackmen",
-    "domesticviolence", "ptsd", "traumatoolbox", "selfhelp",
+    "anxiety",
+    "socialanxiety",
+    "relationships",
+    "stress",
+    "BodyAcceptance",
+    "blackladies",
+    "blackmen",
+    "domesticviolence",
+    "ptsd",
+    "traumatoolbox",
+    "selfhelp",
 )
 COUNSEL_RISKY_TOPICS = ("depression", "self-harm", "trauma", "grief-and-loss", "substance-abuse", "addiction")
 # A strict rule for weak risk labels: the writer's own suicidal thoughts, plans or self-harm, said plainly.
@@ -73,7 +83,9 @@ STRICT_EXCLUDE = re.compile(
     re.IGNORECASE,
 )
 NOT_RISK_WORDS = ("death_words", "self_harm", "passive_wish", "burden", "negated", "third_party")
-WEAK_LIMITS = {"risk": 1500, "not_risk": 2500, "counsel_questions": 800, "replies": 2500}
+WEAK_LIMITS = {"risk": 1500, "not_risk": 2500, "counsel_questions": 800, "replies": 4000}
+HARM_PRECISION = 0.85  # the harm threshold: the same, over hand-written and weak reply sentences together
+RISK_PRECISION = 0.85  # the risk threshold: the highest recall at this out-of-fold precision (the goal's)
 
 
 def _sid(text: str) -> str:
@@ -131,18 +143,25 @@ def weak_post_sentences() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]
 
 
 def weak_reply_sentences() -> list[tuple[str, str]]:
-    """(group, sentence) of therapists' and peers' reply sentences, as weak examples of safe replies."""
+    """(group, sentence) of therapists', GPT-4's and peers' reply sentences: weak examples of safe replies."""
     from carelens.datasets.counsel_chat import parse as parse_counsel
     from carelens.datasets.epitome import load_labels
+    from carelens.datasets.mh_eval import parse_gpt4
 
     strong = re.compile(r"\bkill yourself\b|\bkys\b|\bdo it\b|\bbetter off\b", re.IGNORECASE)
     answers = parse_counsel().responses
-    items = [
-        (row.post_id, s) for row in answers.itertuples(index=False) for s in sentences(str(row.text))
+    items = [(row.post_id, s) for row in answers.itertuples(index=False) for s in sentences(str(row.text))]
+    gpt4 = parse_gpt4().responses
+    items += [
+        (row.post_id, s)
+        for row in gpt4[gpt4["responder"] == "recorded:gpt-4"].itertuples(index=False)
+        for s in sentences(str(row.text))
     ]
     labels = load_labels()
     items += [
-        (str(row.sp_id), s) for row in labels.itertuples(index=False) for s in sentences(str(row.response_post))
+        (str(row.sp_id), s)
+        for row in labels.itertuples(index=False)
+        for s in sentences(str(row.response_post))
     ]
     usable = [(g, s) for g, s in items if _usable(s) and not strong.search(s)]
     return _sample(usable, WEAK_LIMITS["replies"])
@@ -185,11 +204,21 @@ def _oof(
     return out
 
 
+GRID = np.round(np.arange(0.05, 0.96, 0.01), 2)
+
+
 def _best_threshold(y: np.ndarray, p: np.ndarray) -> float:
     """The probability threshold with the best F1 (ties: the lowest threshold, for recall)."""
-    grid = np.round(np.arange(0.05, 0.96, 0.01), 2)
-    scores = [f1_score(y, p >= t, zero_division=0) for t in grid]
-    return float(grid[int(np.argmax(scores))])
+    scores = [f1_score(y, p >= t, zero_division=0) for t in GRID]
+    return float(GRID[int(np.argmax(scores))])
+
+
+def _recall_threshold(y: np.ndarray, p: np.ndarray, precision: float) -> float:
+    """The lowest threshold whose precision reaches ``precision`` (the best-F1 one if none does)."""
+    for t in GRID:
+        if precision_score(y, p >= t, zero_division=0) >= precision:
+            return float(t)
+    return _best_threshold(y, p)
 
 
 def _binary(y: np.ndarray, predicted: np.ndarray) -> dict[str, Any]:
@@ -231,7 +260,7 @@ def train(out: Path = MODEL_FILE) -> dict[str, Any]:
     by_c = {c: _oof(x, y, groups, weights, c)[:, 1] for c in C_GRID}
     risk_c = max(C_GRID, key=lambda c: f1_score(y[hand_mask], by_c[c][hand_mask] >= 0.5))
     risk_p = by_c[risk_c]
-    risk_t = _best_threshold(y[hand_mask], risk_p[hand_mask])
+    risk_t = _recall_threshold(y[hand_mask], risk_p[hand_mask], RISK_PRECISION)
     risk_model = _linear(_fit(x, y, weights, risk_c), ("not_risk", "risk"))
 
     # --- risk level (hand-written risk sentences) ---
@@ -246,7 +275,9 @@ def train(out: Path = MODEL_FILE) -> dict[str, Any]:
 
     # --- reply harm (safe or a harmful kind) ---
     rtexts = [*hand_replies["text"], *(s for _, s in weak_safe)]
-    kinds = [*(k if lab else "safe" for k, lab in zip(hand_replies["kind"], hand_replies["label"], strict=True))]
+    kinds = [
+        *(k if lab else "safe" for k, lab in zip(hand_replies["kind"], hand_replies["label"], strict=True))
+    ]
     kinds += ["safe"] * len(weak_safe)
     classes = ("safe", *HARM_KINDS)
     yr = np.array([classes.index(k) for k in kinds])
@@ -259,7 +290,7 @@ def train(out: Path = MODEL_FILE) -> dict[str, Any]:
     harm_c = max(C_GRID, key=lambda c: f1_score(yr[rhand] > 0, harm_by_c[c][rhand] >= 0.5))
     harm_oof_full = _oof(xr, yr, rgroups, rweights, harm_c)
     harm_p = 1 - harm_oof_full[:, 0]
-    harm_t = _best_threshold((yr[rhand] > 0).astype(int), harm_p[rhand])
+    harm_t = _recall_threshold((yr > 0).astype(int), harm_p, HARM_PRECISION)
     harm_model = _linear(_fit(xr, yr, rweights, harm_c), classes)
     harmful_hand = rhand & (yr > 0)
     kind_predicted = harm_oof_full[harmful_hand][:, 1:].argmax(1) + 1
@@ -277,8 +308,12 @@ def train(out: Path = MODEL_FILE) -> dict[str, Any]:
             "hand_written": {
                 "file": "src/carelens/scoring/safety_data/sentences.csv",
                 "sha256": hashlib.sha256(HAND_WRITTEN.read_bytes()).hexdigest(),
-                "post_sentences_by_level": {str(k): int(v) for k, v in hand_posts["label"].value_counts().sort_index().items()},
-                "reply_sentences_by_kind": {k or "safe": int(v) for k, v in hand_replies["kind"].value_counts().items()},
+                "post_sentences_by_level": {
+                    str(k): int(v) for k, v in hand_posts["label"].value_counts().sort_index().items()
+                },
+                "reply_sentences_by_kind": {
+                    k or "safe": int(v) for k, v in hand_replies["kind"].value_counts().items()
+                },
             },
             "weak": {
                 "risk_sentences": len(weak_risk),
@@ -287,16 +322,32 @@ def train(out: Path = MODEL_FILE) -> dict[str, Any]:
                 "checksum": _checksum([*weak_risk, *weak_not, *weak_safe]),
                 "sources": "mh-eval-reddit posts (r/SuicideWatch, r/selfharm: strict own-risk rule; "
                 f"{', '.join(NOT_RISK_COMMUNITIES)}: no risk words), CounselChat questions and answers, "
-                "EPITOME peer replies",
+                "mh-eval GPT-4 replies, EPITOME peer replies",
             },
         },
-        "hyperparameters": {"risk_C": risk_c, "harm_C": harm_c, "level_C": risk_c, "class_weight": "balanced"},
+        "hyperparameters": {
+            "risk_C": risk_c,
+            "harm_C": harm_c,
+            "level_C": risk_c,
+            "class_weight": "balanced",
+        },
         "thresholds": {"risk": risk_t, "harm": harm_t},
         "cv": {
             "method": "5-fold stratified, grouped by source post (weak) or sentence (hand-written); weak "
-            "sentences are in every training fold; thresholds chosen on the hand-written out-of-fold "
-            "predictions",
+            "sentences are in every training fold; thresholds chosen on out-of-fold predictions (risk: "
+            f"the lowest with precision >= {RISK_PRECISION} on the hand-written sentences; harm: the lowest "
+            f"with precision >= {HARM_PRECISION} on the hand-written and weak sentences together)",
             "risk_sentence_hand": _binary(y[hand_mask], (risk_p[hand_mask] >= risk_t).astype(int)),
+            "risk_sentence_hand_curve": [
+                [
+                    float(t),
+                    *(
+                        round(float(f(y[hand_mask], risk_p[hand_mask] >= t, zero_division=0)), 3)
+                        for f in (precision_score, recall_score)
+                    ),
+                ]
+                for t in GRID[::5]
+            ],
             "risk_sentence_weak": _binary(y[~hand_mask], (risk_p[~hand_mask] >= risk_t).astype(int)),
             "level_hand": {
                 "n": int(len(yl)),
@@ -305,6 +356,7 @@ def train(out: Path = MODEL_FILE) -> dict[str, Any]:
                 "confusion_matrix": confusion_matrix(yl, level_oof, labels=[1, 2, 3]).tolist(),
             },
             "harm_sentence_hand": _binary((yr[rhand] > 0).astype(int), (harm_p[rhand] >= harm_t).astype(int)),
+            "harm_sentence_all": _binary((yr > 0).astype(int), (harm_p >= harm_t).astype(int)),
             "harm_sentence_weak_false_alarm_rate": round(float((harm_p[~rhand] >= harm_t).mean()), 4),
             "harm_kind_hand": {
                 "classes": list(HARM_KINDS),
