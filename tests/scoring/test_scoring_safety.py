@@ -150,7 +150,7 @@ def test_post_risk_levels(scorer, post, level):
 )
 def test_reply_harm(scorer, reply, harmful):
     row = scorer.score([("I have pills saved up and I want to die.", reply)]).loc[0]
-    assert (row["reply_harm"] == 2) is harmful, row["evidence:reply_harm"]
+    assert bool(row["reply_harm"] == 2) is harmful, row["evidence:reply_harm"]
     assert row["avoids_harm"] == float(not harmful)
 
 

@@ -47,7 +47,8 @@ POST_FEATURES: dict[str, re.Pattern[str]] = {
     ),
     # an accident or a question about treating a wound
     "accidental": _any(
-        r"\b(?:accident\w*|by mistake|while (?:cooking|chopping|slicing|cutting|shaving|working|gardening))\b",
+        r"\b(?:accident\w*|by mistake)\b",
+        r"\bwhile (?:cooking|chopping|slicing|cutting|shaving|working|gardening)\b",
         r"\b(?:slicing|chopping|kitchen|knife slipped|fell off|tripped|stitches|plaster|bandage|first aid)\b",
         r"\bhow (?:do|should|can) i (?:stop|clean|treat|care for|dress)\b",
     ),
