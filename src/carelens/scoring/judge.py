@@ -22,7 +22,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from carelens.errors import CarelensError
-from carelens.generation.settings import GenerationConfig
+from carelens.llm.settings import ClientConfig
 from carelens.review.questions import EPITOME, MITI, NA, Question
 from carelens.scoring.base import Pair
 from carelens.scoring.settings import ScoringConfig
@@ -107,19 +107,19 @@ class JudgeScorer:
 
     metrics = (*(f"judge_{k}" for k in ITEMS), "judge_valid")
 
-    def __init__(self, config: ScoringConfig, generation: GenerationConfig | None = None) -> None:
+    def __init__(self, config: ScoringConfig, generation: ClientConfig | None = None) -> None:
         if config.judge is None:
             raise CarelensError(
                 "the judge scorer needs a [scoring.judge] table with a 'responder'", where="scoring.judge"
             )
         self.judge = config.judge
         self.name = f"judge:{config.judge.responder}"
-        base = generation or GenerationConfig()
+        base = generation or ClientConfig()
         self.generation = base.model_copy(update={"concurrency": config.judge.concurrency})
         self.notes: dict[str, Any] = {}
 
     def score(self, pairs: Sequence[Pair]) -> pd.DataFrame:
-        from carelens.generation.engine import ChatRequest, SamplingParams, run_requests
+        from carelens.llm.engine import ChatRequest, SamplingParams, run_requests
 
         params = SamplingParams(
             temperature=self.judge.temperature, max_tokens=self.judge.max_tokens, seed=self.judge.seed
