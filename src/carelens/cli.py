@@ -3,12 +3,14 @@
 import json
 from importlib.resources import as_file, files
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import duckdb
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from carelens.analysis.commands import plan
 from carelens.config import load_study
@@ -16,7 +18,7 @@ from carelens.datasets.fetch import dataset_file
 from carelens.datasets.importing import import_file
 from carelens.datasets.registry import DATASETS, get_dataset
 from carelens.demographics import commands as demographics_commands
-from carelens.errors import CarelensError
+from carelens.errors import CarelensError, path_error
 from carelens.generation import commands as generation_commands
 from carelens.review import commands as review_commands
 from carelens.scoring import commands as scoring_commands
@@ -56,9 +58,9 @@ OutputOpt = Annotated[
 
 def _run(study: Path, until: str | None, force: bool, output: Path | None) -> RunDir:
     run = run_study(load_study(study, output), until=until, force=force)
-    out.print(f"run directory: {run.path}")
+    out.print(f"run directory: {run.path}", markup=False)
     if (run.path / "report.html").exists() and until in (None, "report"):
-        out.print(f"report: {run.path / 'report.html'}")
+        out.print(f"report: {run.path / 'report.html'}", markup=False)
     return run
 
 
@@ -67,7 +69,8 @@ def validate(study: StudyArg) -> None:
     """Check a study file; every problem is listed with its key path and the allowed values."""
     loaded = load_study(study)
     name = loaded.study.study.name
-    out.print(f"[green]ok[/green]: {study} (study '{name}', run directory {loaded.output_dir})")
+    detail = f"{study} (study '{name}', run directory {loaded.output_dir})"
+    out.print(f"[green]ok[/green]: {escape(detail)}")
 
 
 @app.command()
@@ -117,9 +120,9 @@ def query(
     if csv:
         out.print(frame.to_csv(index=False), end="", markup=False, highlight=False)
         return
-    view = Table(*map(str, frame.columns))
+    view = Table(*(escape(str(c)) for c in frame.columns))
     for row in frame.itertuples(index=False):
-        view.add_row(*(str(v)[:80] for v in row))
+        view.add_row(*(escape(str(v)[:80]) for v in row))
     out.print(view)
 
 
@@ -159,7 +162,7 @@ def data_fetch(name: str) -> None:
     dataset = get_dataset(name)
     for relpath in dataset.files():
         path = dataset_file(dataset.upstream, relpath)
-        out.print(f"[green]ok[/green] {path}")
+        out.print(f"[green]ok[/green] {escape(str(path))}")
 
 
 def _mapping(pairs: list[str]) -> dict[str, str]:
@@ -176,12 +179,12 @@ def _import(kind: str, file: Path, maps: list[str], study: Path | None) -> None:
     mapping = _mapping(maps)
     bundle = import_file(file, kind, mapping)
     out.print(
-        f"[green]ok[/green]: {file}: {bundle.notes['records']} records, {len(bundle.posts)} posts, "
-        f"{len(bundle.responses)} responses"
+        f"[green]ok[/green]: {escape(str(file))}: {bundle.notes['records']} records, "
+        f"{len(bundle.posts)} posts, {len(bundle.responses)} responses"
     )
     if len(bundle.responses):
         for (responder, status), count in bundle.responses.groupby(["responder", "status"]).size().items():
-            out.print(f"  {responder} [{status}]: {count}")
+            out.print(f"  {responder} [{status}]: {count}", markup=False)
     if study is not None:
         responders = sorted(bundle.responses["responder"].unique()) if len(bundle.responses) else ["peer"]
         columns = ", ".join(f'{k} = "{v}"' for k, v in mapping.items())
@@ -193,7 +196,7 @@ def _import(kind: str, file: Path, maps: list[str], study: Path | None) -> None:
         if study.exists():
             raise CarelensError("refusing to overwrite an existing file", where=str(study))
         study.write_text(text, encoding="utf-8")
-        out.print(f"study written: {study} (run it with: carelens run {study})")
+        out.print(f"study written: {study} (run it with: carelens run {study})", markup=False)
 
 
 MapOpt = Annotated[list[str], typer.Option("--map", help="NAME=COLUMN: which of your columns is NAME.")]
@@ -213,9 +216,18 @@ def import_responses(file: Path, map: MapOpt = [], study: StudyOut = None) -> No
 
 
 def main() -> None:
-    """Entry point: user errors print one clear message and exit with code 2."""
+    """Entry point: user errors (and files or folders that cannot be read or written) print one plain
+    message, never interpreted as markup, and exit with code 2."""
     try:
         app(prog_name="carelens")
     except CarelensError as exc:
-        err.print(f"[bold red]error:[/bold red] {exc}", highlight=False, soft_wrap=True)
-        raise SystemExit(2) from None
+        _exit_with(exc)
+    except OSError as exc:
+        if exc.filename is None:
+            raise
+        _exit_with(path_error(exc))
+
+
+def _exit_with(exc: CarelensError) -> NoReturn:
+    err.print(Text.assemble(("error:", "bold red"), " ", str(exc)), highlight=False, soft_wrap=True)
+    raise SystemExit(2) from None
