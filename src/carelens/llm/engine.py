@@ -16,7 +16,9 @@ rate limits (requests/min, tokens/min, spaced so that they hold in every second:
 retrying transient failures (429, 5xx, timeouts, connection errors, malformed bodies) with
 exponential backoff and jitter that honours ``Retry-After``. Each final
 result (ok, refused, filtered) is committed to the cache as it arrives, so a killed run resumes without
-repeating a finished request. Identical requests in one call are sent once. A missing API key or an
+repeating a finished request. Identical requests in one call are sent once. A responder's first
+request goes alone (its connection is set up, and a bad key or model name fails once, not
+``concurrency`` times); the rate schedule starts when it is answered. A missing API key or an
 authentication/not-found answer stops the run with a CarelensError (fix the configuration, re-run).
 """
 
@@ -363,18 +365,29 @@ class _Engine:
                 pending.setdefault(job.provider.spec.spec, []).append(job)
         counts.add(hits, cached=True)
 
-        async def worker(queue: asyncio.Queue[_Job]) -> None:
+        async def send(job: _Job) -> None:
+            status, text, error, usage, meta = await self.attempt(job)
+            if status in FINAL_STATUSES and self.cache is not None:
+                self.cache.put(job.key, job.provider.spec.spec, {"messages": job.messages,
+                               "params": job.params}, status, text, usage, meta)
+            deliver(job, status, text, error, usage, meta, cached=False)
+            counts.add(len(job.indices), cached=False, failed=int(status == "error") * len(job.indices))
+
+        async def opener(queue: asyncio.Queue[_Job], opened: asyncio.Event, limits: RateLimits) -> None:
+            try:
+                await send(queue.get_nowait())
+                limits.restart()
+            finally:
+                opened.set()
+
+        async def worker(queue: asyncio.Queue[_Job], opened: asyncio.Event) -> None:
+            await opened.wait()
             while True:
                 try:
                     job = queue.get_nowait()
                 except asyncio.QueueEmpty:
                     return
-                status, text, error, usage, meta = await self.attempt(job)
-                if status in FINAL_STATUSES and self.cache is not None:
-                    self.cache.put(job.key, job.provider.spec.spec, {"messages": job.messages,
-                                   "params": job.params}, status, text, usage, meta)
-                deliver(job, status, text, error, usage, meta, cached=False)
-                counts.add(len(job.indices), cached=False, failed=int(status == "error") * len(job.indices))
+                await send(job)
 
         try:
             async with asyncio.TaskGroup() as group:
@@ -382,8 +395,10 @@ class _Engine:
                     queue: asyncio.Queue[_Job] = asyncio.Queue()
                     for job in queued:
                         queue.put_nowait(job)
-                    for _ in range(min(self.concurrency[responder], len(queued))):
-                        group.create_task(worker(queue))
+                    opened = asyncio.Event()
+                    group.create_task(opener(queue, opened, self.limits[responder]))
+                    for _ in range(min(self.concurrency[responder], len(queued) - 1)):
+                        group.create_task(worker(queue, opened))
         except* _Fatal as group:
             raise CarelensError(str(group.exceptions[0])) from None
         return [r for r in results if r is not None]
