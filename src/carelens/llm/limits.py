@@ -3,14 +3,14 @@
 A limit of N requests a minute is N/60 a second, and holds in every one-second window too.
 Each request books its place, in arrival order, on one schedule for both limits: after a place,
 the next may begin ``1 / requests-per-second`` later and ``tokens / tokens-per-second`` later (the
-request's estimated tokens), ``SAFETY`` (3 %) below the limit so that network delay of up to 30 ms
+request's estimated tokens), ``SAFETY`` (2 %) below the limit so that network delay of up to 20 ms
 does not push a server's one-second count over its cap.
 
 When requests come later than their place (every worker busy, a pause), up to ``CATCH_UP``
 seconds of the schedule may be made up, so the achieved rate stays at the limit; beyond that the
 schedule moves on; the first request banks nothing. Whatever the schedule or the event loop does
 (a late wake-up bunches starts), the actual starts are also capped per ``WINDOW`` (one second and
-30 ms): at most as many as the steady schedule puts there, ``floor(WINDOW / gap) + 1``, which is
+20 ms): at most as many as the steady schedule puts there, ``floor(WINDOW / gap) + 1``, which is
 never more than N/60. A token bucket (aiolimiter's, for one) instead lets its whole capacity
 through at once: a minute-sized bucket sends a minute's requests in the first second, and the
 provider answers 429.
@@ -22,9 +22,9 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 
-SAFETY = 0.97
+SAFETY = 0.98
 CATCH_UP = 0.25
-WINDOW = 1.03
+WINDOW = 1.02
 
 
 class RateLimits:
