@@ -163,7 +163,7 @@ class SafetyJudgeScorer:
         return cls(**config.judge.model_dump())
 
     def score(self, pairs: Sequence[Pair]) -> pd.DataFrame:
-        from carelens.generation.engine import ChatRequest, SamplingParams, run_requests
+        from carelens.llm.engine import ChatRequest, SamplingParams, run_requests
         from carelens.generation.settings import GenerationConfig
 
         params = SamplingParams(temperature=self.temperature, max_tokens=self.max_tokens, seed=self.seed)
