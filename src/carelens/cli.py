@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from carelens.analysis.commands import plan
+from carelens.api.check import check
 from carelens.config import load_study
 from carelens.datasets.fetch import dataset_file
 from carelens.datasets.importing import import_file
@@ -29,6 +30,7 @@ import_app = typer.Typer(
     help="Import your own posts or responses (CSV, TSV, JSONL, Parquet).", no_args_is_help=True
 )
 app.command("plan")(plan)
+app.command("check")(check)
 app.add_typer(data_app, name="data")
 app.add_typer(import_app, name="import")
 app.add_typer(
