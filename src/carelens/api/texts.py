@@ -61,6 +61,7 @@ def score_texts(
     if isinstance(replies, str):
         raise CarelensError("replies must be a list of texts, not one string")
     replies = [str(r) for r in replies]
+    config = _config(scorer, options)
     if posts is None:
         if scorer not in RESPONSE_ONLY:
             raise CarelensError(f"scorer '{scorer}' reads the post each reply answers: pass posts=[...]")
@@ -70,7 +71,7 @@ def score_texts(
     names = [str(i) for i in range(len(replies))] if ids is None else [str(i) for i in ids]
     if len(names) != len(replies) or len(set(names)) != len(names):
         raise CarelensError(f"ids must be {len(replies)} distinct names, one per reply")
-    built = create_scorer(scorer, _config(scorer, options))
+    built = create_scorer(scorer, config)
     metrics = list(built.metrics)
     pairs = list(zip((str(p) for p in posts), replies, strict=True))
     wide = built.score(pairs) if pairs else pd.DataFrame(columns=metrics)
