@@ -68,7 +68,9 @@ def plot(table: pd.DataFrame, metric: str, path: Path) -> Path:
     gap.set_xlabel(f"{metric}: Black vs White, % difference (95% CI)")
     width = 0.38
     pvals.barh([i - width / 2 for i in y], table.paper_p, height=width, label="paper: Student t, replies")
-    pvals.barh([i + width / 2 for i in y], table.primary_p_adj, height=width, label="primary: post means, Holm")
+    pvals.barh(
+        [i + width / 2 for i in y], table.primary_p_adj, height=width, label="primary: post means, Holm"
+    )
     pvals.axvline(0.05, color="red", ls="--", lw=0.8)
     pvals.set_yticks(list(y), [""] * len(table))
     pvals.set_xlabel("p (red: 0.05)")

@@ -20,7 +20,12 @@ def example(tmp_path_factory: pytest.TempPathFactory, mirror: Path) -> tuple[Pat
     out = tmp_path_factory.mktemp("example")
     env = {**os.environ, "CARELENS_CACHE_DIR": str(out / "cache"), "PYTHONPATH": os.pathsep.join(sys.path)}
     result = subprocess.run(
-        [sys.executable, str(EXAMPLE), str(out)], capture_output=True, text=True, cwd=out, env=env, timeout=1200
+        [sys.executable, str(EXAMPLE), str(out)],
+        capture_output=True,
+        text=True,
+        cwd=out,
+        env=env,
+        timeout=1200,
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
     return out, result.stdout

@@ -32,7 +32,10 @@ def _run_dir(path: Path, verdicts: list[str], analyze: str = "done") -> Path:
         ),
     )
     run.write_manifest(
-        {"study": {"name": "gate-demo", "file": "demo.toml", "sha256": SHA}, "stages": {"analyze": {"status": analyze}}}
+        {
+            "study": {"name": "gate-demo", "file": "demo.toml", "sha256": SHA},
+            "stages": {"analyze": {"status": analyze}},
+        }
     )
     return path
 
@@ -62,14 +65,18 @@ def test_exit_code_is_one_at_or_above_the_level(
     assert _check(monkeypatch, run) == expected["fail"]  # the default level is fail
 
 
-def test_not_assessed_blocks_only_when_required(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+def test_not_assessed_blocks_only_when_required(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
     run = _run_dir(tmp_path / "run", ["pass", "not assessed"])
     assert _check(monkeypatch, run, "--fail-on", "warn") == 0
     assert "1 guideline(s) were not assessed" in capsys.readouterr().out
     assert _check(monkeypatch, run, "--require-assessed") == 1
 
 
-def test_a_run_where_nothing_was_assessed_never_passes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_run_where_nothing_was_assessed_never_passes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     run = _run_dir(tmp_path / "run", ["not assessed", "not assessed"])
     assert _check(monkeypatch, run) == 1
     empty = _run_dir(tmp_path / "empty", [])

@@ -59,14 +59,19 @@ def test_output_override_and_file_studies(tmp_path: Path) -> None:
     (tmp_path / "s.toml").write_text('[study]\nname = "f"\noutput = "out/f"\n[[data]]\ndataset = "epitome"\n')
     from_file = carelens.open_study(tmp_path / "s.toml")
     assert from_file.output == tmp_path / "out" / "f" and from_file.path == tmp_path / "s.toml"
-    from_dict = carelens.open_study({**tiny("d"), "study": {"name": "d", "output": "elsewhere"}}, base=tmp_path)
+    from_dict = carelens.open_study(
+        {**tiny("d"), "study": {"name": "d", "output": "elsewhere"}}, base=tmp_path
+    )
     assert from_dict.output == tmp_path / "elsewhere"
 
 
 @pytest.mark.parametrize(
     ("study", "message"),
     [
-        ({**tiny(), "scoring": {"scorerz": ["text"]}}, "scoring.scorerz: unknown key (did you mean 'scorers'?)"),
+        (
+            {**tiny(), "scoring": {"scorerz": ["text"]}},
+            "scoring.scorerz: unknown key (did you mean 'scorers'?)",
+        ),
         ({**tiny(), "data": [{"dataset": "nope"}]}, "data[0].dataset: unknown dataset 'nope'"),
         ({**tiny(), "study": {"name": "x", "output": None}}, "study.output: None cannot be written"),
         ({"study": {"name": "x"}}, "data: required key is missing"),

@@ -26,7 +26,9 @@ class EvidenceScorer:
             {
                 "has_question": [float("?" in r) for _, r in pairs],
                 "length": [float(len(r)) for _, r in pairs],
-                "evidence:has_question": [f"post {p!r}: {'asks' if '?' in r else 'no question'}" for p, r in pairs],
+                "evidence:has_question": [
+                    f"post {p!r}: {'asks' if '?' in r else 'no question'}" for p, r in pairs
+                ],
             }
         )
 
@@ -71,10 +73,16 @@ def test_safety_reads_the_post() -> None:
     [
         (lambda: carelens.score_texts("nope", ["x"]), "unknown scorer"),
         (lambda: carelens.score_texts("safety", ["x"]), "pass posts=[...]"),
-        (lambda: carelens.score_texts("text", ["x", "y"], ["p"]), "posts must be a list as long as replies (2)"),
+        (
+            lambda: carelens.score_texts("text", ["x", "y"], ["p"]),
+            "posts must be a list as long as replies (2)",
+        ),
         (lambda: carelens.score_texts("text", "one string"), "not one string"),
         (lambda: carelens.score_texts("text", ["x", "y"], ids=["a", "a"]), "2 distinct names"),
-        (lambda: carelens.score_texts("text", ["x"], bogus=1), "unknown option(s) ['bogus'] for scorer 'text'"),
+        (
+            lambda: carelens.score_texts("text", ["x"], bogus=1),
+            "unknown option(s) ['bogus'] for scorer 'text'",
+        ),
         (lambda: carelens.score_texts("text", ["x"], batch_size=0), "scoring.batch_size"),
     ],
 )

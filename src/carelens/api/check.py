@@ -14,7 +14,13 @@ from carelens.errors import CarelensError
 from carelens.store import RunDir, write_text_atomic
 
 EVIDENCE_CHARS = 90
-STYLE = {"pass": "green", "warn": "yellow", "inconclusive": "magenta", "fail": "bold red", "not assessed": "dim"}
+STYLE = {
+    "pass": "green",
+    "warn": "yellow",
+    "inconclusive": "magenta",
+    "fail": "bold red",
+    "not assessed": "dim",
+}
 
 
 def _shorten(text: object) -> str:

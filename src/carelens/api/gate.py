@@ -75,7 +75,9 @@ def _current_verdicts(run: RunDir) -> pd.DataFrame:
         )
     status = manifest.get("stages", {}).get("analyze", {}).get("status")
     if status not in CURRENT:
-        why = "has no record of the analyze stage" if status is None else f"says the analyze stage is {status}"
+        why = (
+            "has no record of the analyze stage" if status is None else f"says the analyze stage is {status}"
+        )
         raise CarelensError(
             f"the verdicts cannot be trusted: manifest.json {why}; re-run the study up to 'analyze'",
             where=str(run.path),
@@ -90,7 +92,9 @@ def _current_verdicts(run: RunDir) -> pd.DataFrame:
     return verdicts
 
 
-def judge(verdicts: pd.DataFrame, fail_on: str = FAIL, require_assessed: bool = False) -> tuple[pd.Series, str]:
+def judge(
+    verdicts: pd.DataFrame, fail_on: str = FAIL, require_assessed: bool = False
+) -> tuple[pd.Series, str]:
     """Which verdict rows block the release at ``fail_on``, and the one-line reason of the outcome."""
     if fail_on not in FAIL_ON_LEVELS:
         raise CarelensError(f"--fail-on must be one of {', '.join(FAIL_ON_LEVELS)}, not '{fail_on}'")

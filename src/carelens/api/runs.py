@@ -39,7 +39,9 @@ class Run:
         """One table as a DataFrame; a table the run does not hold is a ``CarelensError``."""
         if not self._dir.has_table(name):
             held = ", ".join(self.tables) or "none"
-            raise CarelensError(f"run has no '{name}' table{_maker(name)}; it holds: {held}", where=str(self.path))
+            raise CarelensError(
+                f"run has no '{name}' table{_maker(name)}; it holds: {held}", where=str(self.path)
+            )
         return self._dir.read_table(name)
 
     @property

@@ -18,8 +18,10 @@ DICT_SOURCE = "<dict study>"
 def _no_nulls(value: Any, path: str) -> None:
     """TOML has no null: a None in a dict study is an error naming its key (leave the key out)."""
     if value is None:
-        raise CarelensError("None cannot be written to a study file; leave the key out for its default",
-                            where=path or DICT_SOURCE)
+        raise CarelensError(
+            "None cannot be written to a study file; leave the key out for its default",
+            where=path or DICT_SOURCE,
+        )
     if isinstance(value, Mapping):
         for key, item in value.items():
             _no_nulls(item, f"{path}.{key}" if path else str(key))
@@ -94,7 +96,9 @@ class StudyHandle:
         return f"StudyHandle(name={self.name!r}, output={str(self.output)!r})"
 
 
-def open_study(study: str | os.PathLike[str] | Mapping[str, Any], base: str | os.PathLike[str] = ".") -> StudyHandle:
+def open_study(
+    study: str | os.PathLike[str] | Mapping[str, Any], base: str | os.PathLike[str] = "."
+) -> StudyHandle:
     """Open a study from a TOML file or a dict with the same keys, and validate it.
 
     A dict study's relative paths (``[[data]].file``, ``[study].output`` ...) resolve from ``base``
@@ -105,7 +109,7 @@ def open_study(study: str | os.PathLike[str] | Mapping[str, Any], base: str | os
     >>> study = open_study({"study": {"name": "demo"}, "data": [{"dataset": "mh-eval-gpt4"}]})
     """
     if isinstance(study, str | os.PathLike):
-        return StudyHandle(load_study(study))
+        return StudyHandle(load_study(Path(study)))
     text = study_text(study)
     config = parse_study(text, DICT_SOURCE)
     return StudyHandle(LoadedStudy(config, Path(os.path.abspath(base)) / DICT_SOURCE, text))

@@ -21,9 +21,8 @@ def _config(scorer: str, options: dict[str, Any]) -> ScoringConfig:
     own = {k: v for k, v in options.items() if k not in ScoringConfig.model_fields}
     section = {k: v for k, v in options.items() if k in ScoringConfig.model_fields}
     if own and scorer in BUILTIN:
-        raise CarelensError(
-            f"unknown option(s) {sorted(own)} for scorer '{scorer}'; allowed: {', '.join(ScoringConfig.model_fields)}"
-        )
+        allowed = ", ".join(ScoringConfig.model_fields)
+        raise CarelensError(f"unknown option(s) {sorted(own)} for scorer '{scorer}'; allowed: {allowed}")
     if own:
         section["options"] = {**section.get("options", {}), scorer: own}
     try:
@@ -100,5 +99,6 @@ def score_texts(
     if not frames:
         return pd.DataFrame(columns=["response_id", "scorer", "metric", "value", "evidence"])
     long = pd.concat(frames, ignore_index=True).sort_values("_order", kind="stable").drop(columns="_order")
-    return long.astype({"response_id": "string", "scorer": "string", "metric": "string",
-                        "evidence": "string"}).reset_index(drop=True)
+    return long.astype(
+        {"response_id": "string", "scorer": "string", "metric": "string", "evidence": "string"}
+    ).reset_index(drop=True)
