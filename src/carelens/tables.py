@@ -44,7 +44,8 @@ SCHEMAS: dict[str, dict[str, str]] = {
         "raw": "string",
         "status": "string",
     },
-    # One reply to one variant. status: ok / refused / filtered / error. meta: JSON text.
+    # One reply to one variant. status: ok / refused / filtered / error / empty (a collected reply whose
+    # text is empty or whitespace only: kept, counted, never scored as text). meta: JSON text.
     "responses": {
         "response_id": "string",
         "variant_id": "string",
@@ -55,6 +56,16 @@ SCHEMAS: dict[str, dict[str, str]] = {
         "text": "string",
         "status": "string",
         "meta": "string",
+    },
+    # A score recorded with a collected reply (a user's file or a dataset's released scores), written by
+    # the data stage. scorer: "recorded" (or the data entry's `scorer`), "recorded:paper" for the
+    # mh-eval release; evidence: the file column the value was read from.
+    "collected_scores": {
+        "response_id": "string",
+        "scorer": "string",
+        "metric": "string",
+        "value": "float64",
+        "evidence": "string",
     },
     # One metric of one response.
     "scores": {
@@ -194,7 +205,7 @@ SCHEMAS: dict[str, dict[str, str]] = {
     },
 }
 
-RESPONSE_STATUSES = ("ok", "refused", "filtered", "error")
+RESPONSE_STATUSES = ("ok", "refused", "filtered", "error", "empty")
 VERDICTS = ("pass", "warn", "fail", "inconclusive", "not assessed")
 CUE_KINDS = ("none", "explicit", "implicit")
 
