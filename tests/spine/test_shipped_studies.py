@@ -50,7 +50,13 @@ def test_the_study_ran_every_stage_and_wrote_its_report(runs: dict[str, RunDir],
     assert {entry["status"] for entry in manifest["stages"].values()} == {"done"}
     html = (run.path / "report.html").read_text(encoding="utf-8")
     verdicts = run.read_table("verdicts")
-    assert len(verdicts) and set(verdicts["verdict"]) <= {"pass", "warn", "fail", "inconclusive", "not assessed"}
+    assert len(verdicts) and set(verdicts["verdict"]) <= {
+        "pass",
+        "warn",
+        "fail",
+        "inconclusive",
+        "not assessed",
+    }
     for title in verdicts["title"].unique():
         assert title in html
 
@@ -82,8 +88,10 @@ def test_quickstart_scores_real_replies_beside_the_live_stand_in(runs: dict[str,
     assert {"recorded:gpt-4", "peer", "local:smollm2-135m"} <= set(responses["responder"])
     comparisons = run.read_table("comparisons")
     gpt4_vs_peer = comparisons[
-        (comparisons["kind"] == "responder_gap") & (comparisons["responder"] == "recorded:gpt-4")
-        & (comparisons["metric"] == "ER") & comparisons["primary"].astype(bool)
+        (comparisons["kind"] == "responder_gap")
+        & (comparisons["responder"] == "recorded:gpt-4")
+        & (comparisons["metric"] == "ER")
+        & comparisons["primary"].astype(bool)
     ]
     assert len(gpt4_vs_peer) and gpt4_vs_peer["n_posts"].min() >= 10
     html = (run.path / "report.html").read_text(encoding="utf-8")
@@ -93,7 +101,9 @@ def test_quickstart_scores_real_replies_beside_the_live_stand_in(runs: dict[str,
 def test_a_rerun_skips_every_stage(runs: dict[str, RunDir], tmp_path: Path) -> None:
     run = runs["paper-counterfactual"]
     before = {p.name: p.read_bytes() for p in (run.path / "tables").iterdir()}
-    result = _carelens("run", str(STUDIES / "paper-counterfactual.toml"), "--output", str(run.path), cwd=tmp_path)
+    result = _carelens(
+        "run", str(STUDIES / "paper-counterfactual.toml"), "--output", str(run.path), cwd=tmp_path
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     manifest = json.loads(run.manifest_path.read_text())
     assert {entry["status"] for entry in manifest["stages"].values()} == {"skipped"}

@@ -90,7 +90,7 @@ def collect(ctx: Any) -> dict[str, pd.DataFrame]:
     bundles, sources = [], []
     for index, source in enumerate(ctx.study.data):
         key = f"data[{index}]"
-        bundle, provenance = _load(source, key, ctx.loaded.resolve)
+        bundle, provenance = _load(source, key, ctx.input_file)
         restricted = _restrict(bundle, source, key, ctx.study.study.seed + index)
         provenance.update(
             parse_notes=bundle.notes,

@@ -134,7 +134,7 @@ def score(ctx: StageContext) -> dict[str, pd.DataFrame]:
         str(k): int(v) for k, v in responses.loc[responses["status"] != "ok", "status"].value_counts().items()
     }
     if ok.empty:
-        return {"scores": empty_table("scores")}
+        return {"scores": recorded_scores(ctx, ok)}
     prompts = post_texts(ok, ctx.table("variants"), ctx.table("posts"))
     pairs = list(zip(prompts, ok["text"].fillna("").astype(str), strict=True))
     generation = ctx.study.generation
@@ -159,4 +159,18 @@ def score(ctx: StageContext) -> dict[str, pd.DataFrame]:
                 }
     ctx.notes["scorers"] = {registered: scorer.name for registered, scorer in scorers}
     ctx.notes["scoring_seconds"] = seconds
-    return {"scores": pd.concat(frames, ignore_index=True) if frames else empty_table("scores")}
+    frames.append(recorded_scores(ctx, ok))
+    return {"scores": pd.concat(frames, ignore_index=True)}
+
+
+def recorded_scores(ctx: StageContext, ok: pd.DataFrame) -> pd.DataFrame:
+    """The scores the data stage read from the study's files (``collected_scores``) for ok responses."""
+    if not ctx.run.has_table("collected_scores"):
+        return empty_table("scores")
+    recorded = ctx.table("collected_scores")
+    kept = recorded[recorded["response_id"].isin(ok["response_id"])]
+    ctx.notes["recorded_scores"] = {
+        "copied": int(len(kept)),
+        "of_responses_not_ok": int(len(recorded) - len(kept)),
+    }
+    return kept[["response_id", "scorer", "metric", "value"]]
