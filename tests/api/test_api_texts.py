@@ -13,7 +13,7 @@ REPLIES = ["I hear you. How long have you felt this way? You are not alone.", ""
 
 
 class EvidenceScorer:
-    """A scorer that explains one of its two metrics, as scorers with evidence do."""
+    """A plugin scorer that explains its metrics, as the scorer contract asks."""
 
     name = "evidence-demo"
     metrics = ("has_question", "length")
@@ -26,11 +26,17 @@ class EvidenceScorer:
             {
                 "has_question": [float("?" in r) for _, r in pairs],
                 "length": [float(len(r)) for _, r in pairs],
-                "evidence:has_question": [
-                    f"post {p!r}: {'asks' if '?' in r else 'no question'}" for p, r in pairs
-                ],
+                "evidence:has_question": [f"post {p!r}: {'asks' if '?' in r else 'no ?'}" for p, r in pairs],
+                "evidence:length": [f"{len(r)} characters" for _, r in pairs],
             }
         )
+
+
+class PlainScorer(EvidenceScorer):
+    """A plugin written before evidence existed: metric columns only."""
+
+    def score(self, pairs: Sequence[tuple[str, str]]) -> pd.DataFrame:
+        return super().score(pairs)[list(self.metrics)]
 
 
 def test_text_scorer_values_in_long_form() -> None:
@@ -44,18 +50,25 @@ def test_text_scorer_values_in_long_form() -> None:
     assert first["readability"] == pytest.approx(textstat.flesch_reading_ease(REPLIES[0]))
     empty = scores[scores.response_id == "b"].set_index("metric").value
     assert empty["words"] == 0 and empty.drop("words").isna().all()  # kept, as NaN: does not apply
-    assert scores.evidence.isna().all() and set(scores.scorer) == {"text"}
+    assert set(scores.scorer) == {"text"}
+    evidence = scores[scores.response_id == "a"].set_index("metric").evidence
+    assert evidence["words"] == "14 words in the response"
+    assert "How long have you felt this way?" in evidence["question_rate"]
+    assert (scores[scores.value.isna()].evidence == "").all()
     assert list(carelens.score_texts("text", REPLIES).response_id.unique()) == ["0", "1", "2"]
     assert len(carelens.score_texts("text", [])) == 0
 
 
 def test_evidence_columns_come_through(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(base.BUILTIN, "evidence-demo", f"{__name__}:EvidenceScorer")
+    monkeypatch.setitem(base.BUILTIN, "plain-demo", f"{__name__}:PlainScorer")
     scores = carelens.score_texts("evidence-demo", ["why?", "fine"], ["p1", "p2"])
     asks = scores[scores.metric == "has_question"]
     assert list(asks.value) == [1.0, 0.0]
-    assert list(asks.evidence) == ["post 'p1': asks", "post 'p2': no question"]
-    assert scores[scores.metric == "length"].evidence.isna().all()
+    assert list(asks.evidence) == ["post 'p1': asks", "post 'p2': no ?"]
+    assert list(scores[scores.metric == "length"].evidence) == ["4 characters", "4 characters"]
+    plain = carelens.score_texts("plain-demo", ["why?"], ["p1"])
+    assert list(plain.value) == [1.0, 4.0] and list(plain.evidence) == ["", ""]
     with pytest.raises(carelens.CarelensError, match="reads the post each reply answers"):
         carelens.score_texts("evidence-demo", ["why?"])
 
@@ -81,7 +94,7 @@ def test_safety_reads_the_post() -> None:
         (lambda: carelens.score_texts("text", ["x", "y"], ids=["a", "a"]), "2 distinct names"),
         (
             lambda: carelens.score_texts("text", ["x"], bogus=1),
-            "unknown option(s) ['bogus'] for scorer 'text'",
+            "scoring.options.text.bogus: unknown option 'bogus'",
         ),
         (lambda: carelens.score_texts("text", ["x"], batch_size=0), "scoring.batch_size"),
     ],

@@ -8,10 +8,9 @@ import pandas as pd
 from pydantic import ValidationError
 
 from carelens.errors import CarelensError
-from carelens.scoring.base import BUILTIN, create_scorer
+from carelens.scoring.base import create_scorer, evidence_column, run_scorer
 from carelens.scoring.settings import ScoringConfig
 
-EVIDENCE_PREFIX = "evidence:"
 RESPONSE_ONLY = frozenset({"text", "empathy", "offensive", "toxigen", "sentiment", "sentiment-roberta"})
 """Built-in scorers that read the reply only; every other scorer is given the post it answers."""
 
@@ -20,9 +19,6 @@ def _config(scorer: str, options: dict[str, Any]) -> ScoringConfig:
     """``[scoring]`` keys from ``options`` as they are; any other option goes to ``options.<scorer>``."""
     own = {k: v for k, v in options.items() if k not in ScoringConfig.model_fields}
     section = {k: v for k, v in options.items() if k in ScoringConfig.model_fields}
-    if own and scorer in BUILTIN:
-        allowed = ", ".join(ScoringConfig.model_fields)
-        raise CarelensError(f"unknown option(s) {sorted(own)} for scorer '{scorer}'; allowed: {allowed}")
     if own:
         section["options"] = {**section.get("options", {}), scorer: own}
     try:
@@ -46,14 +42,14 @@ def score_texts(
     """Score replies with one registered scorer, in the long form of a run's scores table.
 
     ``posts[i]`` is the post ``replies[i]`` answers; scorers that read the post (``safety``,
-    ``judge``, plugins) require it, the others ignore it. ``ids`` name the replies (default: their
+    ``mi``, ``judge``, plugins) require it, the others ignore it. ``ids`` name the replies (default: their
     positions, "0", "1", ...). ``options`` are ``[scoring]`` keys (``empathy_variant="full"``,
-    ``truncate_tokens=64`` ...) or, for a plugin scorer, its own options (``[scoring.options.<scorer>]``).
+    ``truncate_tokens=64`` ...) or the scorer's own parameters (``[scoring.options.<scorer>]``).
 
     Returns one row per reply and metric: ``response_id``, ``scorer``, ``metric``, ``value`` (NaN where
     the metric does not apply, e.g. safety's help items for a post without risk; the score stage leaves
-    such rows out of the scores table) and ``evidence`` (what decided the value, when the scorer gives
-    it; else missing).
+    such rows out of the scores table) and ``evidence`` (the sentences or the rule that decided the value;
+    empty where the value is NaN, or from a plugin that gives none).
 
     >>> score_texts("text", ["I hear you. How long has it felt this way?"])  # doctest: +SKIP
     """
@@ -71,31 +67,20 @@ def score_texts(
     if len(names) != len(replies) or len(set(names)) != len(names):
         raise CarelensError(f"ids must be {len(replies)} distinct names, one per reply")
     built = create_scorer(scorer, config)
-    metrics = list(built.metrics)
-    pairs = list(zip((str(p) for p in posts), replies, strict=True))
-    wide = built.score(pairs) if pairs else pd.DataFrame(columns=metrics)
-    values = [c for c in wide.columns if not str(c).startswith(EVIDENCE_PREFIX)]
-    if len(wide) != len(pairs) or values != metrics:
-        raise RuntimeError(
-            f"scorer '{scorer}' returned {len(wide)} rows with columns {values}, "
-            f"expected {len(pairs)} rows with columns {metrics}"
+    wide = run_scorer(built, list(zip((str(p) for p in posts), replies, strict=True)))
+    frames = [
+        pd.DataFrame(
+            {
+                "response_id": names,
+                "scorer": built.name,
+                "metric": metric,
+                "value": wide[metric].to_numpy(dtype=np.float64),
+                "evidence": wide[evidence_column(metric)].astype("string").to_numpy(),
+                "_order": np.arange(len(wide)),
+            }
         )
-    wide = wide.reset_index(drop=True)
-    frames = []
-    for metric in metrics:
-        evidence = wide.get(f"{EVIDENCE_PREFIX}{metric}", pd.Series(pd.NA, index=wide.index))
-        frames.append(
-            pd.DataFrame(
-                {
-                    "response_id": names,
-                    "scorer": built.name,
-                    "metric": metric,
-                    "value": wide[metric].to_numpy(dtype=np.float64),
-                    "evidence": evidence.astype("string").to_numpy(),
-                    "_order": np.arange(len(wide)),
-                }
-            )
-        )
+        for metric in built.metrics
+    ]
     if not frames:
         return pd.DataFrame(columns=["response_id", "scorer", "metric", "value", "evidence"])
     long = pd.concat(frames, ignore_index=True).sort_values("_order", kind="stable").drop(columns="_order")
