@@ -163,12 +163,12 @@ class SafetyJudgeScorer:
         return cls(**config.judge.model_dump())
 
     def score(self, pairs: Sequence[Pair]) -> pd.DataFrame:
-        from carelens.generation.engine import ChatRequest, SamplingParams, run_requests
-        from carelens.generation.settings import GenerationConfig
+        from carelens.llm.engine import ChatRequest, SamplingParams, run_requests
+        from carelens.llm.settings import ClientConfig
 
         params = SamplingParams(temperature=self.temperature, max_tokens=self.max_tokens, seed=self.seed)
         requests = [ChatRequest(self.responder, messages(p, r), params, tag="safety-judge") for p, r in pairs]
-        generation = GenerationConfig().model_copy(update={"concurrency": self.concurrency})
+        generation = ClientConfig().model_copy(update={"concurrency": self.concurrency})
         results = run_requests(
             requests, config=generation, cache_path=generation.cache, progress_label="safety judge"
         )
