@@ -21,7 +21,7 @@ def _run_dir(path: Path, verdicts: list[str], analyze: str = "done") -> Path:
             {
                 "guideline": [f"g{i}" for i in range(len(verdicts))],
                 "title": "a guideline",
-                "responder": "model:x",
+                "responder": "openai-compatible:m@[bold]http://h",
                 "verdict": verdicts,
                 "evidence": ["gap -7.0% (p_adj 0.01) " + "x" * 200] * len(verdicts),
                 "statement": "replies must be equally good",
@@ -85,9 +85,11 @@ def test_a_run_where_nothing_was_assessed_never_passes(
 
 def test_json_summary(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
     run = _run_dir(tmp_path / "run", ["pass", "warn", "not assessed"])
+    monkeypatch.setenv("COLUMNS", "250")
     assert _check(monkeypatch, run, "--fail-on", "warn", "--json", tmp_path / "gate.json") == 1
     printed = capsys.readouterr().out
     assert "g1" in printed and "x" * 200 not in printed and "…" in printed  # evidence shortened
+    assert "openai-compatible:m@[bold]http://h" in printed  # printed as written, never read as markup
     summary = json.loads((tmp_path / "gate.json").read_text())
     assert summary["run"] == str(run.resolve())
     assert summary["study"]["name"] == "gate-demo" and summary["study"]["sha256"] == SHA

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from carelens.api.gate import FAIL, FAIL_ON_LEVELS, GateResult, check_run
@@ -33,15 +34,16 @@ def _print(result: GateResult, console: Console) -> None:
     for row in result.verdicts.itertuples(index=False):
         style = STYLE.get(str(row.verdict), "")
         view.add_row(
-            str(row.guideline),
-            str(row.responder),
-            f"[{style}]{row.verdict}[/{style}]",
-            _shorten(row.evidence),
+            escape(str(row.guideline)),
+            escape(str(row.responder)),
+            f"[{style}]{escape(str(row.verdict))}[/{style}]",
+            escape(_shorten(row.evidence)),
             "[bold red]blocks[/bold red]" if row.blocks else "",
         )
     console.print(view)
     counts = ", ".join(f"{n} {v}" for v, n in result.counts.items() if n)
-    console.print(f"study: {result.study.get('name')}  sha256: {result.study.get('sha256')}", highlight=False)
+    study = f"study: {result.study.get('name')}  sha256: {result.study.get('sha256')}"
+    console.print(study, highlight=False, markup=False)
     console.print(f"verdicts: {counts or 'none'}; worst: {result.worst}", highlight=False)
     if result.counts["not assessed"] and not result.require_assessed:
         console.print(
@@ -51,7 +53,7 @@ def _print(result: GateResult, console: Console) -> None:
             highlight=False,
         )
     outcome = "[bold green]PASS[/bold green]" if result.passed else "[bold red]FAIL[/bold red]"
-    console.print(f"gate {outcome} (--fail-on {result.fail_on}): {result.reason}", highlight=False)
+    console.print(f"gate {outcome} (--fail-on {result.fail_on}): {escape(result.reason)}", highlight=False)
 
 
 def check(
