@@ -94,3 +94,21 @@ def test_run_errors(tmp_path: Path) -> None:
         carelens.open_run(tmp_path)
     with pytest.raises(carelens.CarelensError, match="unknown stage 'scores'; allowed: data, variants"):
         carelens.open_study(tiny(), base=tmp_path).run(until="scores")
+
+
+def test_every_exported_name_is_documented_and_typed() -> None:
+    import inspect
+
+    for name in carelens.__all__:
+        obj = getattr(carelens, name)
+        if inspect.isfunction(obj):
+            assert obj.__doc__, name
+            hints = inspect.get_annotations(obj)
+            assert "return" in hints and set(inspect.signature(obj).parameters) <= set(hints), name
+        elif inspect.isclass(obj):
+            assert obj.__doc__, name
+            for member, value in vars(obj).items():
+                if not member.startswith("_") and (inspect.isfunction(value) or isinstance(value, property)):
+                    function = value.fget if isinstance(value, property) else value
+                    assert function.__doc__, f"{name}.{member}"
+                    assert "return" in inspect.get_annotations(function), f"{name}.{member}"
