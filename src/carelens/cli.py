@@ -14,6 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from carelens.analysis.commands import plan
+from carelens.api.check import check
 from carelens.config import DataSource, load_study
 from carelens.datasets.fetch import dataset_file
 from carelens.datasets.importing import check_file_source, import_file, problem_listing
@@ -32,6 +33,7 @@ import_app = typer.Typer(
     help="Import your own posts or responses (CSV, TSV, JSONL, Parquet).", no_args_is_help=True
 )
 app.command("plan")(plan)
+app.command("check")(check)
 app.add_typer(data_app, name="data")
 app.add_typer(import_app, name="import")
 app.add_typer(
