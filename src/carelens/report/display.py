@@ -54,7 +54,7 @@ SHORT_EFFECT = {
 
 @dataclass
 class Cell:
-    """A formatted cell and an optional CSS class (``num``, ``label``, ``sig``, ``text``, ``one``, ``muted``)."""
+    """A formatted cell and its CSS classes (``num``, ``label``, ``sig``, ``text``, ``one``, ``ci`` ...)."""
 
     text: str
     css: str = ""

@@ -24,7 +24,6 @@ from carelens.report.display import (
     Cell,
     Table,
     comparison_table,
-    effect_cell,
     effect_name,
     frame_table,
     interval,
@@ -233,7 +232,9 @@ def headline(inputs: ReportInputs) -> list[str]:
     family_size = plan.get("family_size")
     if missing(family_size) and len(primary):
         family_size = primary["family_size"].dropna().max()
-    correction = str(plan.get("correction") or (primary["correction"].dropna().iloc[0] if len(primary) else ""))
+    correction = str(
+        plan.get("correction") or (primary["correction"].dropna().iloc[0] if len(primary) else "")
+    )
     unit = plan.get("unit", "post")
     opening = (
         f"The paper's method ({test_name(PAPER_TEST).split(' (')[0]}) finds: "
@@ -305,7 +306,9 @@ def _means_figures(
                 f"responders_vs_peer_{_slug(metric)}",
                 f"{metric}: responders by prompt condition, beside peers",
                 caption,
-                plots.means_plot(frame, "x", order, colours, f"{metric}: responders and peers", metric, scale),
+                plots.means_plot(
+                    frame, "x", order, colours, f"{metric}: responders and peers", metric, scale
+                ),
             )
         )
         if not stratified:
@@ -323,7 +326,13 @@ def _means_figures(
                 f"{metric} of {responder} by prompt condition and group",
                 caption,
                 plots.means_plot(
-                    frame, "x", list(dict.fromkeys(frame["x"])), colours, f"{metric} — {responder}", metric, scale
+                    frame,
+                    "x",
+                    list(dict.fromkeys(frame["x"])),
+                    colours,
+                    f"{metric} — {responder}",
+                    metric,
+                    scale,
                 ),
             )
         )
@@ -391,7 +400,10 @@ def study_facts(inputs: ReportInputs) -> Table:
         ("reference group", inputs.reference),
         ("reference condition", words(plan.get("reference_condition"))),
         ("unit of analysis", words(plan.get("unit"))),
-        ("primary tests", f"paired: {words(primary.get('paired'))}; independent: {words(primary.get('independent'))}"),
+        (
+            "primary tests",
+            f"paired: {words(primary.get('paired'))}; independent: {words(primary.get('independent'))}",
+        ),
         ("correction", f"{words(plan.get('correction'))}, alpha {words(plan.get('alpha'))}"),
         ("family", f"{words(plan.get('family'))} ({words(plan.get('family_size'))} tests)"),
         ("scorers", ", ".join(s.scoring.scorers)),
@@ -425,7 +437,11 @@ def response_counts(responses: pd.DataFrame) -> Table:
     if responses.empty:
         return Table([])
     pivot = responses.pivot_table(
-        index=["responder", "condition"], columns="status", values="response_id", aggfunc="count", fill_value=0
+        index=["responder", "condition"],
+        columns="status",
+        values="response_id",
+        aggfunc="count",
+        fill_value=0,
     )
     pivot["total"] = pivot.sum(axis=1)
     return frame_table(pivot.reset_index(), formats={c: lambda v: num(v, 0) for c in pivot.columns})
@@ -496,7 +512,9 @@ def paper_table(inputs: ReportInputs, labels: Labels) -> Table:
         ours = is_true(row["significant"])
         tested = not missing(row["p_adj"])
         what = (
-            f"{row['responder']} vs {row['reference']}" if row["kind"] == "responder_gap" else labels.group(row)
+            f"{row['responder']} vs {row['reference']}"
+            if row["kind"] == "responder_gap"
+            else labels.group(row)
         )
         table.rows.append(
             [
@@ -512,12 +530,16 @@ def paper_table(inputs: ReportInputs, labels: Labels) -> Table:
                 Cell(pval(row["p_paper"]) + (" ●" if paper_sig else ""), "num sig" if paper_sig else "num"),
                 Cell("–" if missing(row["test"]) else str(row["test"]), "num"),
                 Cell(
-                    "–" if missing(row["n_posts"]) else f"{num(row['n_posts'], 0)} / {num(row['ref_n_posts'], 0)}",
+                    "–"
+                    if missing(row["n_posts"])
+                    else f"{num(row['n_posts'], 0)} / {num(row['ref_n_posts'], 0)}",
                     "num",
                 ),
                 Cell(pct_gap(row) if tested else "–", "ci"),
                 significance_cell(row) if tested else Cell("not tested", "muted"),
-                Cell("yes" if paper_sig == ours else "no", "num sig" if tested and paper_sig != ours else "num")
+                Cell(
+                    "yes" if paper_sig == ours else "no", "num sig" if tested and paper_sig != ours else "num"
+                )
                 if tested
                 else Cell("–"),
             ]
@@ -577,8 +599,12 @@ def rates_table(descriptives: pd.DataFrame) -> Table:
         return Table([])
     rows = descriptives[descriptives["metric"].str.startswith("rate_") & (descriptives["mean"] > 0)]
     frame = rows[["metric", "responder", "condition", "stratum", "group", "n_posts", "n_responses", "mean"]]
-    frame = frame.assign(CI=[interval(lo, hi, lambda v: pct(100 * v, signed=False))
-                             for lo, hi in zip(rows["ci_low"], rows["ci_high"], strict=True)])
+    frame = frame.assign(
+        CI=[
+            interval(lo, hi, lambda v: pct(100 * v, signed=False))
+            for lo, hi in zip(rows["ci_low"], rows["ci_high"], strict=True)
+        ]
+    )
     return frame_table(
         frame.rename(columns={"mean": "rate", "n_posts": "posts", "n_responses": "replies"}),
         formats={
@@ -600,12 +626,10 @@ def manipulation_table(inputs: ReportInputs) -> tuple[Table | None, str]:
         if c in table.columns
     }
     threshold = inputs.plan.get("manipulation_min_recall")
-    rule = (
-        f" The check fails when the probe reads the cue in fewer than {pct(100 * float(threshold), signed=False)} "
-        "of variants."
-        if not missing(threshold)
-        else ""
-    )
+    rule = ""
+    if threshold is not None and not missing(threshold):
+        share = pct(100 * float(threshold), signed=False)
+        rule = f" The check fails when the probe reads the cue in fewer than {share} of variants."
     return frame_table(table, formats={**percent, "lift": lambda v: pct(100 * v)}), (
         "How often the probe recovers the cued group (recall, Wilson 95% CI), against how often it assigns "
         f"that group to the unchanged originals; lift is what the cue adds.{rule}"
@@ -657,7 +681,9 @@ def defects_table(inputs: ReportInputs) -> Table:
             ]
         )
     if unreadable:
-        table.rows.append([Cell("responses"), Cell("meta not readable as JSON"), Cell(num(unreadable, 0), "num")])
+        table.rows.append(
+            [Cell("responses"), Cell("meta not readable as JSON"), Cell(num(unreadable, 0), "num")]
+        )
     sources = inputs.manifest.get("stages", {}).get("data", {}).get("notes", {}).get("sources", [])
     for source in sources if isinstance(sources, list) else []:
         name = source.get("dataset") or source.get("file") or "source"
@@ -678,7 +704,20 @@ def _flatten(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 def descriptives_table(descriptives: pd.DataFrame, labels: Labels) -> Table:
-    table = Table(["metric", "responder", "condition", "stratum", "group", "posts (replies)", "mean", "sd", "CI", "CI method"])
+    table = Table(
+        [
+            "metric",
+            "responder",
+            "condition",
+            "stratum",
+            "group",
+            "posts (replies)",
+            "mean",
+            "sd",
+            "CI",
+            "CI method",
+        ]
+    )
     if descriptives.empty:
         return table
     for _, row in descriptives.iterrows():
@@ -701,7 +740,19 @@ def descriptives_table(descriptives: pd.DataFrame, labels: Labels) -> Table:
 
 def _agreement(agreement: dict[str, Any]) -> dict[str, Any]:
     questions = Table(
-        ["question", "scale", "items", "answers", "N/A", "Krippendorff α", "α CI", "rater pair", "exact", "κ", "κ quadratic"]
+        [
+            "question",
+            "scale",
+            "items",
+            "answers",
+            "N/A",
+            "Krippendorff α",
+            "α CI",
+            "rater pair",
+            "exact",
+            "κ",
+            "κ quadratic",
+        ]
     )
     for name, q in agreement.get("questions", {}).items():
         pairs = q.get("pairs") or [{}]
@@ -789,13 +840,24 @@ def examples(inputs: ReportInputs, empathy: list[str], labels: Labels) -> list[d
         return []
     analysed = assignments[assignments["analysed"].fillna(False).astype(bool)]
     replies = analysed[["response_id", "stratum", "group"]].merge(
-        responses[["response_id", "variant_id", "post_id", "responder", "condition", "text"]], on="response_id"
+        responses[["response_id", "variant_id", "post_id", "responder", "condition", "text"]],
+        on="response_id",
     )
-    variant_text = inputs.table("variants").set_index("variant_id")["text"] if not inputs.table("variants").empty else pd.Series(dtype=str)
-    post_text = inputs.table("posts").set_index("post_id")["text"] if not inputs.table("posts").empty else pd.Series(dtype=str)
+    variant_text = (
+        inputs.table("variants").set_index("variant_id")["text"]
+        if not inputs.table("variants").empty
+        else pd.Series(dtype=str)
+    )
+    post_text = (
+        inputs.table("posts").set_index("post_id")["text"]
+        if not inputs.table("posts").empty
+        else pd.Series(dtype=str)
+    )
     scores = inputs.table("scores")
     if not scores.empty:
-        scores = scores[scores["metric"].isin(empathy) & scores["response_id"].isin(set(replies["response_id"]))]
+        scores = scores[
+            scores["metric"].isin(empathy) & scores["response_id"].isin(set(replies["response_id"]))
+        ]
     has_evidence = "evidence" in scores.columns
     by_response: dict[str, list[dict[str, Any]]] = {}
     for row in scores.itertuples():
@@ -813,7 +875,9 @@ def examples(inputs: ReportInputs, empathy: list[str], labels: Labels) -> list[d
         for row in chosen.itertuples():
             shown = variant_text.get(row.variant_id)
             shown = shown if isinstance(shown, str) else post_text.get(row.post_id, "")
-            found = sorted(by_response.get(str(row.response_id), []), key=lambda s: empathy.index(s["metric"]))
+            found = sorted(
+                by_response.get(str(row.response_id), []), key=lambda s: empathy.index(s["metric"])
+            )
             out.append(
                 {
                     "group": f"{_stratum(stratum) + ': ' if _stratum(stratum) else ''}{group}",
@@ -848,15 +912,21 @@ def methods(inputs: ReportInputs) -> list[str]:
     primary = plan.get("primary_tests") or {}
     secondary = plan.get("secondary_tests") or []
     reference_condition = plan.get("reference_condition")
+    unit = words(plan.get("unit"))
     paragraphs = [
         f"Design: {words(plan.get('design'))}. Groups come from {words(plan.get('group_source'))}; the "
         f"reference group is '{words(plan.get('reference'))}' (control label '{words(plan.get('control'))}')"
-        + (f", the reference prompt condition '{reference_condition}'" if not missing(reference_condition) else "")
+        + (
+            f", the reference prompt condition '{reference_condition}'"
+            if not missing(reference_condition)
+            else ""
+        )
         + f", and every responder is also compared with '{words(plan.get('peer'))}'.",
-        f"The unit of analysis is the {words(plan.get('unit'))}: each {words(plan.get('unit'))}'s replies are "
+        f"The unit of analysis is the {unit}: each {unit}'s replies are "
         "averaged first, and every test, interval, effect size and minimal detectable difference is computed "
-        f"on these {words(plan.get('unit'))} means.",
-        f"Primary tests: {with_effect(primary.get('paired'))} where the same posts are on both sides (paired), "
+        f"on these {unit} means.",
+        f"Primary tests: {with_effect(primary.get('paired'))} where the same posts are on both sides "
+        "(paired), "
         f"{with_effect(primary.get('independent'))} otherwise."
         + (f" Secondary tests: {'; '.join(with_effect(t) for t in secondary)}." if secondary else ""),
         f"Correction: {words(plan.get('correction'))} at alpha {words(plan.get('alpha'))}. The family: "
@@ -866,8 +936,7 @@ def methods(inputs: ReportInputs) -> list[str]:
         f"{words(plan.get('permutations'))} permutations). Minimal detectable differences at "
         f"{words(plan.get('power'))} power.",
     ]
-    mixed = plan.get("mixed_model")
-    paragraphs.append(f"Mixed model: {words(mixed)}." if mixed else "Mixed model: not fitted in this study.")
+    paragraphs.append(_mixed_model(plan.get("mixed_model")))
     derived = plan.get("derived_metrics") or {}
     if derived:
         paragraphs.append("Derived metrics: " + "; ".join(f"{k} = {v}" for k, v in derived.items()) + ".")
@@ -877,7 +946,11 @@ def methods(inputs: ReportInputs) -> list[str]:
     exclusions = plan.get("exclusions") or {}
     paragraphs.append(
         "Replies not analysed: "
-        + (", ".join(f"{str(k).replace('_', ' ')}: {v}" for k, v in exclusions.items()) if exclusions else "none")
+        + (
+            ", ".join(f"{str(k).replace('_', ' ')}: {v}" for k, v in exclusions.items())
+            if exclusions
+            else "none"
+        )
         + " (each reply's fate is in the assignments table)."
     )
     if not missing(plan.get("manipulation_min_recall")):
@@ -900,10 +973,23 @@ def methods(inputs: ReportInputs) -> list[str]:
     return paragraphs
 
 
+def _mixed_model(mixed: Any) -> str:
+    if not mixed:
+        return "Mixed model: not fitted in this study."
+    if not isinstance(mixed, dict):
+        return f"Mixed model: {words(mixed)}."
+    rest = {k: v for k, v in mixed.items() if k not in ("formula", "ci_method")}
+    formula, ci = words(mixed.get("formula")), words(mixed.get("ci_method"))
+    text = f"Mixed model: {formula}, its confidence intervals {ci}"
+    return text + (f" ({words(rest)})." if rest else ".")
+
+
 def scorer_notes(inputs: ReportInputs, empathy: list[str]) -> Table:
     """Which scorer produced each empathy metric, and what the score stage recorded about it."""
     scores = inputs.table("scores")
-    made_by = scores.drop_duplicates("metric").set_index("metric")["scorer"].to_dict() if not scores.empty else {}
+    made_by = (
+        scores.drop_duplicates("metric").set_index("metric")["scorer"].to_dict() if not scores.empty else {}
+    )
     derived = inputs.plan.get("derived_metrics") or {}
     values: dict[str, Any] = {}
     for metric in empathy:
@@ -912,7 +998,9 @@ def scorer_notes(inputs: ReportInputs, empathy: list[str]) -> Table:
         elif metric in derived:
             values[f"{metric}"] = f"derived: {derived[metric]}"
         elif metric.startswith("paper_"):
-            values[f"{metric} scored by"] = "the paper's authors (their classifier outputs, read from the release)"
+            values[f"{metric} scored by"] = (
+                "the paper's authors (their classifier outputs, read from the release)"
+            )
     if "empathy" in inputs.study.scoring.scorers:
         values["configured empathy variant"] = inputs.study.scoring.empathy_variant
     values.update(_flatten(inputs.manifest.get("stages", {}).get("score", {}).get("notes", {})))
@@ -982,7 +1070,8 @@ def build_page(inputs: ReportInputs) -> tuple[str, list[Figure]]:
             lambda r: [
                 r["metric"],
                 labels.condition(r["condition"]),
-                f"{r['responder']} vs {r['reference']}" + (f" ({r['group']})" if not missing(r["group"]) else ""),
+                f"{r['responder']} vs {r['reference']}"
+                + (f" ({r['group']})" if not missing(r["group"]) else ""),
             ],
             ["metric", "condition", "comparison"],
         ),
@@ -1003,6 +1092,8 @@ def build_page(inputs: ReportInputs) -> tuple[str, list[Figure]]:
     }
     env = Environment(
         loader=PackageLoader("carelens.report", "templates"),
-        autoescape=select_autoescape(enabled_extensions=("html", "j2"), default_for_string=True, default=True),
+        autoescape=select_autoescape(
+            enabled_extensions=("html", "j2"), default_for_string=True, default=True
+        ),
     )
     return env.get_template("report.html.j2").render(**context), figs
