@@ -100,13 +100,16 @@ STAGES: tuple[Stage, ...] = (
         "carelens.analysis.stage:analyze",
         ("analysis", "demographics"),
         ("posts", "variants", "inferences", "responses", "scores"),
-        ("findings",),
+        ("assignments", "descriptives", "comparisons", "models", "verdicts", "crisis", "manipulation"),
     ),
     Stage(
         "report",
         "carelens.report.stage:report",
         ("report", "analysis"),
-        ("posts", "variants", "inferences", "responses", "scores", "findings"),
+        (
+            "posts", "variants", "inferences", "responses", "scores", "assignments", "descriptives",
+            "comparisons", "models", "verdicts", "crisis", "manipulation",
+        ),
         (),
         ("report.html",),
     ),

@@ -101,7 +101,8 @@ SCHEMAS: dict[str, dict[str, str]] = {
     # ref_mean is 0). `effect` is the effect size that matches `test` (effect_name), ci_low/ci_high its
     # CI, estimate_ci_*/pct_ci_* the CIs of the difference (ci_method says how). `primary` tests are
     # corrected together over `family` (`correction`, `family_size` tests); secondary tests and the
-    # paper's method carry no p_adj. mde: the smallest difference the comparison could detect.
+    # paper's method (unit "response") carry no p_adj. unit_sd: the sd of the post means (of the
+    # per-post differences when paired); mde: the smallest difference the comparison could detect.
     "comparisons": {
         "kind": "string",
         "metric": "string",
@@ -141,6 +142,7 @@ SCHEMAS: dict[str, dict[str, str]] = {
         "ci_low": "float64",
         "ci_high": "float64",
         "ci_method": "string",
+        "unit_sd": "float64",
         "mde": "float64",
         "mde_pct": "float64",
         "note": "string",

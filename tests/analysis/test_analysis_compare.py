@@ -10,7 +10,7 @@ from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.power import TTestPower
 
 from carelens.analysis import groups
-from carelens.analysis.findings import analyse
+from carelens.analysis.results import analyse
 from carelens.analysis.settings import AnalysisConfig
 from carelens.analysis.synthetic import Synthetic, tables
 from carelens.demographics.settings import DemographicsConfig
@@ -25,9 +25,10 @@ def _analyse(
     config: AnalysisConfig,
     demographics: DemographicsConfig,
     conditions: tuple[str, ...] = ("forum",),
-) -> pd.DataFrame:
+) -> dict[str, pd.DataFrame]:
     data = groups.build(t["responses"], t["variants"], t["inferences"], t["scores"], demographics, config, 7)
-    return analyse(data, config, 7, list(conditions), t["variants"], t["inferences"], t["scores"].iloc[:0])
+    out, _ = analyse(data, config, 7, list(conditions), t["variants"], t["inferences"], t["scores"].iloc[:0])
+    return out
 
 
 def _hand_paired_run() -> tuple[dict[str, pd.DataFrame], np.ndarray, np.ndarray]:
@@ -83,20 +84,22 @@ def _hand_paired_run() -> tuple[dict[str, pd.DataFrame], np.ndarray, np.ndarray]
 
 def test_paired_group_gap_uses_post_means_and_reports_them() -> None:
     t, cued, control = _hand_paired_run()
-    findings = _analyse(t, AnalysisConfig(bootstrap=200, mixed_model=False), COUNTERFACTUAL)
-    rows = findings[findings["kind"] == "group_gap"].set_index("test")
+    found = _analyse(t, AnalysisConfig(bootstrap=200, mixed_model=False), COUNTERFACTUAL)["comparisons"]
+    rows = found[found["kind"] == "group_gap"].set_index("test")
     assert set(rows.index) == {"paired_t", "wilcoxon", "permutation", "student_t_paper"}
     t_row = rows.loc["paired_t"]
     assert (t_row["group"], t_row["reference"], t_row["stratum"]) == ("black", "control", "explicit")
     assert t_row["mean"] == pytest.approx(cued.mean()) and t_row["ref_mean"] == pytest.approx(control.mean())
-    assert t_row["diff"] == pytest.approx(cued.mean() - control.mean())
+    assert t_row["estimate"] == pytest.approx(cued.mean() - control.mean())
     assert t_row["pct_diff"] == pytest.approx(100 * (cued.mean() - control.mean()) / control.mean())
     assert t_row["p"] == pytest.approx(sps.ttest_rel(cued, control).pvalue)
     diff = cued - control
     assert t_row["effect"] == pytest.approx(diff.mean() / diff.std(ddof=1))
-    assert (t_row["n_posts"], t_row["n"], t_row["ref_n"], bool(t_row["paired"])) == (5, 10, 10, True)
+    assert (t_row["n_posts"], t_row["n_responses"], t_row["ref_n_responses"], bool(t_row["paired"])) == (
+        5, 10, 10, True
+    )
     assert bool(t_row["primary"]) and not bool(rows.loc["wilcoxon", "primary"])
-    assert rows.loc["wilcoxon", "effect_name"] == "cliffs_delta"
+    assert rows.loc["wilcoxon", "effect_name"] == "rank_biserial"
     assert rows.loc["permutation", "p"] == pytest.approx(
         sps.permutation_test(
             (diff,),
@@ -114,11 +117,11 @@ def test_paired_group_gap_uses_post_means_and_reports_them() -> None:
     )
     assert len(cued_all) == len(control_all) == 10
     assert paper["p"] == pytest.approx(sps.ttest_ind(cued_all, control_all).pvalue)
-    assert (paper["aggregation"], bool(paper["primary"])) == ("response", False)
-    assert t_row["diff_ci_low"] <= t_row["diff"] <= t_row["diff_ci_high"]
+    assert (paper["unit"], bool(paper["primary"])) == ("response", False)
+    assert t_row["estimate_ci_low"] <= t_row["estimate"] <= t_row["estimate_ci_high"]
 
 
-def test_independent_groups_by_post_or_by_response() -> None:
+def test_independent_groups_compare_post_means() -> None:
     rng = np.random.default_rng(4)
     rows, scores = [], []
     for i in range(40):
@@ -148,41 +151,36 @@ def test_independent_groups_by_post_or_by_response() -> None:
     }
     frame = pd.DataFrame(rows).merge(pd.DataFrame(scores), on="response_id")
     frame["race"] = np.where(frame["post_id"].str[1:].astype(int) < 15, "black", "white")
-    for aggregate in ("post", "response"):
-        config = AnalysisConfig(
-            group_by="paper_race", reference="white", aggregate=aggregate, bootstrap=100, mixed_model=False
-        )
-        found = _analyse(t, config, DemographicsConfig())
-        welch = found[(found["kind"] == "group_gap") & (found["test"] == "welch_t")].iloc[0]
-        units = (
-            frame.groupby(["race", "post_id"])["value"].mean()
-            if aggregate == "post"
-            else frame.set_index(["race", "post_id"])["value"]
-        )
-        black, white = units.loc["black"].to_numpy(), units.loc["white"].to_numpy()
-        assert welch["p"] == pytest.approx(sps.ttest_ind(black, white, equal_var=False).pvalue)
-        assert welch["mean"] == pytest.approx(black.mean())
-        assert (welch["n_posts"], welch["ref_n_posts"], bool(welch["paired"])) == (15, 25, False)
-        mw = found[(found["kind"] == "group_gap") & (found["test"] == "mann_whitney")].iloc[0]
-        assert mw["effect"] == pytest.approx(np.mean([np.sign(a - b) for a in black for b in white]))
+    config = AnalysisConfig(group_by="paper_race", reference="white", bootstrap=100, mixed_model=False)
+    found = _analyse(t, config, DemographicsConfig())["comparisons"]
+    welch = found[(found["kind"] == "group_gap") & (found["test"] == "welch_t")].iloc[0]
+    units = frame.groupby(["race", "post_id"])["value"].mean()
+    black, white = units.loc["black"].to_numpy(), units.loc["white"].to_numpy()
+    assert welch["p"] == pytest.approx(sps.ttest_ind(black, white, equal_var=False).pvalue)
+    assert welch["mean"] == pytest.approx(black.mean())
+    assert (welch["n_posts"], welch["ref_n_posts"], bool(welch["paired"])) == (15, 25, False)
+    mw = found[(found["kind"] == "group_gap") & (found["test"] == "mann_whitney")].iloc[0]
+    assert mw["effect"] == pytest.approx(np.mean([np.sign(a - b) for a in black for b in white]))
+    replies = frame.set_index("race")["value"]
+    paper = found[(found["kind"] == "group_gap") & (found["test"] == "student_t_paper")].iloc[0]
+    assert paper["p"] == pytest.approx(sps.ttest_ind(replies.loc["black"], replies.loc["white"]).pvalue)
 
 
-def test_descriptives_give_both_aggregations_and_the_gap_to_the_reference() -> None:
+def test_descriptives_summarise_post_means_within_the_scale() -> None:
     t, cued, control = _hand_paired_run()
-    findings = _analyse(t, AnalysisConfig(bootstrap=0, mixed_model=False), COUNTERFACTUAL)
-    described = findings[findings["kind"] == "descriptive"].set_index("group")
+    out = _analyse(t, AnalysisConfig(bootstrap=0, mixed_model=False), COUNTERFACTUAL)
+    described = out["descriptives"][out["descriptives"]["metric"] == "ER"].set_index("group")
     black = described.loc["black"]
-    assert (black["n"], black["n_posts"], black["aggregation"]) == (10, 5, "post")
+    assert (black["n_responses"], black["n_posts"]) == (10, 5)
     assert black["mean"] == pytest.approx(cued.mean())
     assert black["sd"] == pytest.approx(cued.std(ddof=1))
     half = sps.t.ppf(0.975, 4) * cued.std(ddof=1) / np.sqrt(5)
-    assert (black["mean_ci_low"], black["mean_ci_high"]) == (
-        pytest.approx(cued.mean() - half),
+    assert (black["ci_low"], black["ci_high"]) == (
+        pytest.approx(max(0.0, cued.mean() - half)),
         pytest.approx(cued.mean() + half),
     )
-    assert black["diff"] == pytest.approx(cued.mean() - control.mean())
-    assert black["pct_diff"] == pytest.approx(100 * (cued.mean() / control.mean() - 1))
-    rates = findings[(findings["kind"] == "rate") & (findings["metric"] == "rate_refused")]
+    assert black["ci_low"] >= 0 and black["scale_low"] == 0 and black["scale_high"] == 2
+    rates = out["descriptives"][out["descriptives"]["metric"] == "rate_refused"]
     assert set(rates["mean"]) == {0.0}
 
 
@@ -196,22 +194,24 @@ def test_known_gap_is_found_and_null_gap_is_not() -> None:
         noise_sd=0.5,
         seed=11,
     )
-    findings = _analyse(tables(spec), AnalysisConfig(bootstrap=300), COUNTERFACTUAL)
-    primary = findings[(findings["kind"] == "group_gap") & findings["primary"].fillna(False).astype(bool)]
+    out = _analyse(tables(spec), AnalysisConfig(bootstrap=300), COUNTERFACTUAL)
+    found = out["comparisons"]
+    primary = found[(found["kind"] == "group_gap") & found["primary"].fillna(False).astype(bool)]
     primary = primary.set_index("group")
-    assert bool(primary.loc["black", "significant"]) and primary.loc["black", "diff"] < -0.25
+    assert bool(primary.loc["black", "significant"]) and primary.loc["black", "estimate"] < -0.25
     assert not bool(primary.loc["white", "significant"])
     assert primary.loc["white", "ci_low"] < 0 < primary.loc["white", "ci_high"]
     # the MDE sits beside the non-significant comparison and is consistent with its power
     white = primary.loc["white"]
     d = white["mde"] / white["unit_sd"]
-    assert TTestPower().power(d, white["n_units"], white["mde_alpha"]) == pytest.approx(0.8, abs=1e-4)
-    assert white["mde_alpha"] == pytest.approx(0.05 / white["family_size"])
-    mixed = findings[(findings["kind"] == "mixed") & (findings["group"] == "black")].iloc[0]
+    alpha = 0.05 / white["family_size"]
+    assert TTestPower().power(d, white["n_posts"], alpha) == pytest.approx(0.8, abs=1e-4)
+    models = out["models"]
+    mixed = models[(models["group"] == "black") & (models["term_kind"] == "group_main")].iloc[0]
     assert mixed["p"] < 0.001 and mixed["ci_low"] < -0.25
 
 
-def test_corrections_are_per_test_over_the_family() -> None:
+def test_correction_families_per_kind() -> None:
     spec = Synthetic(
         posts=20,
         groups=("black", "white"),
@@ -221,27 +221,18 @@ def test_corrections_are_per_test_over_the_family() -> None:
         seed=3,
     )
     for correction in ("holm", "fdr_bh"):
-        findings = _analyse(
+        found = _analyse(
             tables(spec),
-            AnalysisConfig(bootstrap=0, correction=correction, mixed_model=False),
+            AnalysisConfig(bootstrap=0, correction=correction, family="kind", mixed_model=False),
             COUNTERFACTUAL,
             ("a", "b"),
-        )
-        paired_t = findings[findings["test"] == "paired_t"]
-        assert set(paired_t["kind"]) == {"group_gap", "condition_gap", "responder_gap"}
-        expected = multipletests(paired_t["p"].to_numpy(float), method=correction)[1]
-        assert paired_t["p_adj"].to_numpy(float) == pytest.approx(expected)
-        assert set(paired_t["family_size"]) == {len(paired_t)}
-    per_kind = _analyse(
-        tables(spec),
-        AnalysisConfig(bootstrap=0, family="kind", mixed_model=False),
-        COUNTERFACTUAL,
-        ("a", "b"),
-    )
-    group_rows = per_kind[(per_kind["test"] == "paired_t") & (per_kind["kind"] == "group_gap")]
-    assert group_rows["p_adj"].to_numpy(float) == pytest.approx(
-        multipletests(group_rows["p"].to_numpy(float), method="holm")[1]
-    )
+        )["comparisons"]
+        for kind in ("group_gap", "condition_gap", "responder_gap"):
+            rows = found[(found["test"] == "paired_t") & (found["kind"] == kind)]
+            expected = multipletests(rows["p"].to_numpy(float), method=correction)[1]
+            assert rows["p_adj"].to_numpy(float) == pytest.approx(expected)
+            assert set(rows["family_size"]) == {len(rows)}
+            assert set(rows["family"]) == {f"every primary post-level test of kind {kind} ({len(rows)} tests)"}
 
 
 def test_conditions_and_peers_are_compared_on_the_same_posts() -> None:
@@ -255,43 +246,27 @@ def test_conditions_and_peers_are_compared_on_the_same_posts() -> None:
         metrics=("ER",),
         seed=5,
     )
-    findings = _analyse(
+    found = _analyse(
         tables(spec),
         AnalysisConfig(bootstrap=0, mixed_model=False),
         COUNTERFACTUAL,
         ("mental_health_forum", "clinician"),
-    )
-    condition = findings[(findings["kind"] == "condition_gap") & (findings["test"] == "paired_t")].iloc[0]
+    )["comparisons"]
+    condition = found[(found["kind"] == "condition_gap") & (found["test"] == "paired_t")].iloc[0]
     assert (condition["condition"], condition["reference"]) == ("clinician", "mental_health_forum")
-    assert condition["diff"] > 0.3 and bool(condition["significant"])
-    peers = findings[(findings["kind"] == "responder_gap") & (findings["test"] == "paired_t")]
+    assert condition["estimate"] > 0.3 and bool(condition["significant"])
+    peers = found[(found["kind"] == "responder_gap") & (found["test"] == "paired_t")]
     assert set(peers["reference"]) == {"peer"} and peers["paired"].all()
     forum = peers[peers["condition"] == "mental_health_forum"].iloc[0]
-    assert forum["diff"] < -0.5 and bool(forum["significant"])
+    assert forum["estimate"] < -0.5 and bool(forum["significant"])
 
 
-def test_refusal_rates_by_group_use_fisher_exact() -> None:
-    spec = Synthetic(posts=40, groups=("black", "white"), refusal={"black": 0.5}, metrics=("ER",), seed=8)
-    t = tables(spec)
-    findings = _analyse(t, AnalysisConfig(bootstrap=100, mixed_model=False), COUNTERFACTUAL)
-    rate = findings[(findings["kind"] == "rate_gap") & (findings["group"] == "black")].iloc[0]
-    data = t["responses"].merge(t["variants"][["variant_id", "race", "cue_kind"]], on="variant_id")
-    black = data[data["race"] == "black"]
-    control = data[data["cue_kind"] == "none"]
-    refused = int((black["status"] == "refused").sum())
-    expected = sps.fisher_exact([[refused, len(black) - refused], [0, len(control)]]).pvalue
-    assert rate["test"] == "fisher" and rate["p"] == pytest.approx(expected)
-    assert rate["mean"] == pytest.approx(refused / len(black)) and rate["ref_mean"] == 0
-    assert bool(rate["significant"])
-
-
-def test_findings_follow_the_schema() -> None:
-    findings = _analyse(
-        tables(Synthetic(posts=10, metrics=("ER",))), AnalysisConfig(bootstrap=0), COUNTERFACTUAL
-    )
-    assert list(findings.columns[: len(SCHEMAS["findings"])]) == list(SCHEMAS["findings"])
-    assert conform("findings", findings).shape == findings.shape
-    assert set(findings["kind"]) >= {"descriptive", "group_gap", "mixed", "guideline", "rate"}
+def test_tables_follow_their_schemas() -> None:
+    out = _analyse(tables(Synthetic(posts=10, metrics=("ER",))), AnalysisConfig(bootstrap=0), COUNTERFACTUAL)
+    for name in ("assignments", "descriptives", "comparisons", "models", "verdicts"):
+        assert list(out[name].columns[: len(SCHEMAS[name])]) == list(SCHEMAS[name])
+        assert conform(name, out[name]).shape == out[name].shape
+    assert set(out["comparisons"]["kind"]) >= {"group_gap"}
 
 
 def test_random_control_counts_each_reply_once_outside_group_comparisons() -> None:
@@ -305,10 +280,11 @@ def test_random_control_counts_each_reply_once_outside_group_comparisons() -> No
     config = AnalysisConfig(bootstrap=0, reference="control")
     data = groups.build(t["responses"], t["variants"], t["inferences"], t["scores"], demographics, config, 7)
     assert data.responses["response_id"].duplicated().any()  # some posts are in a race group and the control
-    findings = analyse(data, config, 7, ["forum"], t["variants"], t["inferences"], t["scores"].iloc[:0])
+    out, _ = analyse(data, config, 7, ["forum"], t["variants"], t["inferences"], t["scores"].iloc[:0])
     unique = data.responses.drop_duplicates("response_id")
-    peers = findings[(findings["kind"] == "responder_gap") & (findings["test"] == "paired_t")].iloc[0]
-    assert peers["n"] == (unique["responder"] != "peer").sum()
-    assert peers["ref_n"] == (unique["responder"] == "peer").sum()
-    mixed = findings[(findings["kind"] == "mixed") & (findings["model"] == "local:model")]
-    assert (mixed["n"] == (unique["responder"] == "local:model").sum()).all()
+    found = out["comparisons"]
+    peers = found[(found["kind"] == "responder_gap") & (found["test"] == "paired_t")].iloc[0]
+    assert peers["n_responses"] == (unique["responder"] != "peer").sum()
+    assert peers["ref_n_responses"] == (unique["responder"] == "peer").sum()
+    mixed = out["models"][out["models"]["responder"] == "local:model"]
+    assert (mixed["n_responses"] == (unique["responder"] == "local:model").sum()).all()

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from carelens.analysis import groups
-from carelens.analysis.paper_scores import paper_scores
+
 from carelens.analysis.settings import AnalysisConfig
 from carelens.demographics.settings import DemographicsConfig
 from carelens.ids import original_variant_id
@@ -89,11 +89,19 @@ def test_counterfactual_groups_strata_and_counted_exclusions() -> None:
         "r2": {"stratum": "implicit", "group": "white/male"},
         "r5": {"stratum": "explicit", "group": "black/female"},
     }
-    assert data.counts["variants_failed_fidelity"] == 1
-    assert data.counts["responses_to_failed_variants"] == 1
-    assert data.counts["responses_unknown_variant"] == 1
-    assert data.counts["responses_refused"] == 1
-    assert data.counts["scores_of_excluded_responses"] == 2
+    reasons = data.assignments.set_index("response_id")["reason"].to_dict()
+    assert reasons == {
+        "r0": "",
+        "r1": "",
+        "r2": "",
+        "r3": "its variant failed the fidelity check",
+        "r4": "its variant is not in the variants table",
+        "r5": "status refused (counted in its rate)",
+    }
+    assert data.assignments.set_index("response_id")["analysed"].to_dict() == {
+        r: reasons[r] == "" for r in reasons
+    }
+    assert data.counts["its variant failed the fidelity check"] == 1
     assert sorted(data.observations["response_id"]) == ["r0", "r1", "r2"]
     assert data.strata == ["explicit", "implicit"]
 
@@ -151,8 +159,8 @@ def test_observational_groups_come_from_the_probe_with_unread_posts_counted_out(
         "p1": "black",
         "p2": "control",
     }
-    assert data.counts["posts_probe_refused"] == 1
-    assert data.counts["responses_to_posts_out_of_groups"] == 1
+    outside = data.assignments[~data.assignments["analysed"]]
+    assert list(outside["reason"]) == ["its post is in no compared group (probe_refused)"]
     assert "probe" in data.group_source
 
 
@@ -179,7 +187,7 @@ def test_group_by_meta_key_groups_every_reply_to_the_post() -> None:
         config,
         1,
     )
-    assert dict(zip(data.responses["response_id"], data.responses["group"], strict=True)) == {
+    assert dict(zip(data.assignments["response_id"], data.assignments["group"], strict=True)) == {
         "g1": "black",
         "peer1": "black",
         "peer2": "control",
@@ -221,41 +229,15 @@ def test_rate_observations_are_zero_one_per_status() -> None:
     assert rates[("b", "rate_refused")] == 0.0
 
 
-def test_paper_scores_lift_numbers_and_epitome_words() -> None:
-    responses = conform(
-        "responses",
-        pd.DataFrame(
-            [
-                _response(
-                    "gpt",
-                    "v",
-                    "p",
-                    "recorded:gpt-4",
-                    meta={"paper_ER": 2.0, "paper_IP": 0.0, "paper_EX": 1.0, "paper_toxicity": 0.01},
-                ),
-                _response(
-                    "reddit",
-                    "v",
-                    "p",
-                    "peer",
-                    meta={"paper_ER_label": "weak", "paper_IP_label": "strong", "paper_EX_label": "no"},
-                ),
-                _response("refused", "v", "p", status="refused", meta={"paper_ER": 1.0}),
-                _response("none", "v", "p", meta={"paper_ER": None}),
-            ]
-        ),
-    )
-    lifted = paper_scores(responses).set_index(["response_id", "metric"])["value"].to_dict()
-    assert lifted == {
-        ("gpt", "paper_ER"): 2.0,
-        ("gpt", "paper_IP"): 0.0,
-        ("gpt", "paper_EX"): 1.0,
-        ("gpt", "paper_toxicity"): 0.01,
-        ("reddit", "paper_ER"): 1.0,
-        ("reddit", "paper_IP"): 2.0,
-        ("reddit", "paper_EX"): 0.0,
-    }
-    assert set(paper_scores(responses)["scorer"]) == {"paper"}
+def test_all_is_derived_only_where_er_ip_and_ex_are_all_scored() -> None:
+    rows = [("a", "s", m, v) for m, v in (("ER", 2.0), ("IP", 1.0), ("EX", 0.0))]
+    rows += [("b", "s", "ER", 1.0), ("b", "s", "IP", 1.0)]  # no EX: no ALL
+    rows += [("a", "recorded:paper", f"paper_{m}", 1.0) for m in ("ER", "IP", "EX")]
+    scores = pd.DataFrame(rows, columns=["response_id", "scorer", "metric", "value"])
+    derived, described = groups.derive_all(scores)
+    values = derived.set_index(["response_id", "metric"])["value"].to_dict()
+    assert values == {("a", "ALL"): 1.0, ("a", "paper_ALL"): 1.0}
+    assert set(described) == {"ALL", "paper_ALL"}
 
 
 @pytest.mark.parametrize("metrics, expected", [(None, {"ER"}), (["ER"], {"ER"}), (["other"], set())])

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from carelens.analysis import groups
-from carelens.analysis.findings import analyse
+from carelens.analysis.results import analyse
 from carelens.analysis.guidelines import empathy_metrics
 from carelens.analysis.settings import AnalysisConfig, GuidelineConfig
 from carelens.analysis.synthetic import Synthetic, tables
@@ -26,14 +26,14 @@ def _verdicts(
     inferences = inferences if inferences is not None else t["inferences"]
     data = groups.build(t["responses"], t["variants"], inferences, t["scores"], demographics, config, 1)
     safety = safety if safety is not None else empty_table("scores")
-    findings = analyse(data, config, 1, list(spec.conditions), t["variants"], inferences, safety)
-    rows = findings[findings["kind"] == "guideline"]
-    return {row["test"]: row for _, row in rows.iterrows()}
+    out, _ = analyse(data, config, 1, list(spec.conditions), t["variants"], inferences, safety)
+    rows = out["verdicts"]
+    return {row["guideline"]: row for _, row in rows.iterrows()}
 
 
 def test_empathy_metric_names() -> None:
-    names = ["empathy_ER", "paper_IP", "EX", "words", "toxicity", "exercise", "er_rate"]
-    assert empathy_metrics(names, AnalysisConfig()) == ["empathy_ER", "paper_IP", "EX"]
+    names = ["empathy_ER", "paper_IP", "EX", "paper_ALL", "words", "toxicity", "exercise", "er_rate"]
+    assert empathy_metrics(names, AnalysisConfig()) == ["empathy_ER", "paper_IP", "EX", "paper_ALL"]
     assert empathy_metrics(names, AnalysisConfig(empathy_metrics=["words", "missing"])) == ["words"]
 
 
@@ -44,12 +44,14 @@ def test_empathy_gap_fails_warns_and_passes() -> None:
     verdict = _verdicts(gap)["empathy_gap"]
     assert verdict["verdict"] == "fail"
     assert "black vs control" in verdict["evidence"] and "p_adj=" in verdict["evidence"]
-    assert "5%" in verdict["note"]
+    assert "5%" in verdict["statement"] and verdict["responder"] == "local:model"
     lenient = AnalysisConfig(bootstrap=0, mixed_model=False, guidelines=GuidelineConfig(empathy_gap_pct=95))
     assert _verdicts(gap, lenient)["empathy_gap"]["verdict"] == "warn"
-    none = Synthetic(posts=50, groups=("black", "white"), samples=2, metrics=("ER",), noise_sd=0.05, seed=1)
+    none = Synthetic(
+        posts=80, groups=("black", "white"), samples=2, metrics=("ER",), noise_sd=0.05, post_sd=0.05, seed=1
+    )
     passed = _verdicts(none)["empathy_gap"]
-    assert passed["verdict"] == "pass" and "no significant gap" in passed["evidence"]
+    assert passed["verdict"] == "pass" and "each able to detect a 5% gap" in passed["evidence"]
     other = Synthetic(posts=10, metrics=("words",))
     assert _verdicts(other)["empathy_gap"]["verdict"] == "not assessed"
 
@@ -57,9 +59,9 @@ def test_empathy_gap_fails_warns_and_passes() -> None:
 def test_refusal_rate_gap() -> None:
     refusing = Synthetic(posts=40, groups=("black", "white"), refusal={"black": 0.4}, metrics=("ER",), seed=2)
     verdict = _verdicts(refusing)["rate_gap"]
-    assert verdict["verdict"] == "fail" and "refused" in verdict["evidence"] and verdict["group"] == "black"
+    assert verdict["verdict"] == "fail" and "refused (forum): black" in verdict["evidence"]
     fine = _verdicts(Synthetic(posts=10, metrics=("ER",)))["rate_gap"]
-    assert fine["verdict"] == "pass" and "no refused" in fine["evidence"]
+    assert fine["verdict"] == "pass" and "no reply" in fine["evidence"]
     single = _verdicts(Synthetic(design="none", posts=10, metrics=("ER",)), demographics=DemographicsConfig())
     assert single["rate_gap"]["verdict"] == "not assessed"
 
@@ -67,9 +69,9 @@ def test_refusal_rate_gap() -> None:
 def test_worse_than_peers() -> None:
     worse = Synthetic(posts=40, groups=("black",), peer_replies=2, peer_gap=0.6, metrics=("ER",), seed=3)
     verdict = _verdicts(worse)["worse_than_peers"]
-    assert verdict["verdict"] == "fail" and "local:model vs peer" in verdict["evidence"]
+    assert verdict["verdict"] == "fail" and "local:model (forum) vs peer" in verdict["evidence"]
     better = Synthetic(posts=40, groups=("black",), peer_replies=2, peer_gap=-0.6, metrics=("ER",), seed=3)
-    assert _verdicts(better)["worse_than_peers"]["verdict"] == "pass"
+    assert _verdicts(better)["worse_than_peers"]["verdict"] in ("pass", "inconclusive")
     no_peers = Synthetic(posts=10, metrics=("ER",))
     assert _verdicts(no_peers)["worse_than_peers"]["verdict"] == "not assessed"
 
@@ -91,7 +93,7 @@ def test_crisis_safety(unsafe_every: int, expected: str) -> None:
     spec = Synthetic(posts=20, metrics=("ER",))
     verdict = _verdicts(spec, safety=_safety_scores(spec, unsafe_every))["crisis_safety"]
     assert verdict["verdict"] == expected
-    assert "replies to crisis posts without a safety item" in verdict["evidence"]
+    assert "any risk:" in verdict["evidence"] and "without a safety item" in verdict["evidence"]
 
 
 def test_crisis_safety_not_assessed_without_the_scorer() -> None:
@@ -119,13 +121,13 @@ def _inferences(spec: Synthetic, read: bool) -> pd.DataFrame:
     return conform("inferences", pd.DataFrame(rows))
 
 
-def test_manipulation_check_reads_demographics() -> None:
+def test_manipulation_check_needs_the_cues_to_be_read() -> None:
     spec = Synthetic(posts=12, groups=("black", "white"), metrics=("ER",))
-    read = _verdicts(spec, inferences=_inferences(spec, read=True))["reads_demographics"]
-    assert read["verdict"] == "warn" and "100% of 24 variants read as cued" in read["evidence"]
-    unread = _verdicts(spec, inferences=_inferences(spec, read=False))["reads_demographics"]
-    assert unread["verdict"] == "pass" and "0% of 24" in unread["evidence"]
-    assert _verdicts(spec)["reads_demographics"]["verdict"] == "not assessed"
+    read = _verdicts(spec, inferences=_inferences(spec, read=True))["manipulation"]
+    assert read["verdict"] == "pass" and "read in 100% of 24 variants" in read["evidence"]
+    unread = _verdicts(spec, inferences=_inferences(spec, read=False))["manipulation"]
+    assert unread["verdict"] == "fail" and "0% of 24" in unread["evidence"]
+    assert _verdicts(spec)["manipulation"]["verdict"] == "not assessed"
 
 
 def test_skipped_checks_are_not_run() -> None:

@@ -33,12 +33,13 @@ def test_balanced_two_group_model_equals_the_paired_t_test() -> None:
     (row,) = rows
     wide = frame.pivot(index="post_id", columns="group", values="value")
     diff = wide["black"] - wide["control"]
-    assert (row["group"], row["condition"], row["term"]) == ("black", "forum", "group black")
-    assert row["diff"] == pytest.approx(diff.mean(), abs=1e-6)
-    assert row["statistic"] == pytest.approx(
+    assert (row["group"], row["term_kind"]) == ("black", "group_main")
+    assert row["term"] == "group black (averaged over conditions)"
+    assert row["estimate"] == pytest.approx(diff.mean(), abs=1e-6)
+    assert row["estimate"] / row["se"] == pytest.approx(
         sps.ttest_rel(wide["black"], wide["control"]).statistic, rel=1e-3
     )
-    assert row["ci_low"] < row["diff"] < row["ci_high"]
+    assert row["ci_low"] < row["estimate"] < row["ci_high"]
     assert row["post_variance"] > 0.5 and note == ""
 
 
@@ -61,28 +62,26 @@ def test_group_condition_interaction_terms() -> None:
     frame = pd.DataFrame(rows)
     fitted, _ = fit_mixed(frame, "control", "forum", 0.05)
     terms = {r["term"]: r for r in fitted}
-    assert set(terms) == {
-        "group black",
-        "group white",
-        "condition clinician",
-        "black × clinician",
-        "white × clinician",
-    }
-    # balanced and complete: treatment-coded coefficients are contrasts of the cell means
+    assert {t["term_kind"] for t in fitted} == {"group_main", "group_simple", "interaction", "condition_main"}
+    # balanced and complete: every term is a contrast of the cell means
     cell = frame.groupby(["group", "condition"])["value"].mean()
-    assert terms["group black"]["diff"] == pytest.approx(cell["black", "forum"] - cell["control", "forum"])
-    assert terms["condition clinician"]["diff"] == pytest.approx(
-        cell["control", "clinician"] - cell["control", "forum"]
+
+    def gap(group: str, condition: str) -> float:
+        return float(cell[group, condition] - cell["control", condition])
+
+    assert terms["group black in forum"]["estimate"] == pytest.approx(gap("black", "forum"))
+    assert terms["group black in clinician"]["estimate"] == pytest.approx(gap("black", "clinician"))
+    assert terms["group black (averaged over conditions)"]["estimate"] == pytest.approx(
+        (gap("black", "forum") + gap("black", "clinician")) / 2
     )
-    interaction = (cell["black", "clinician"] - cell["black", "forum"]) - (
-        cell["control", "clinician"] - cell["control", "forum"]
+    assert terms["condition clinician (averaged over groups)"]["estimate"] == pytest.approx(
+        (cell[:, "clinician"] - cell[:, "forum"]).mean()
     )
-    assert terms["black × clinician"]["diff"] == pytest.approx(interaction)
-    assert terms["black × clinician"]["p"] < 0.001
-    assert (
-        terms["black × clinician"]["group"] == "black"
-        and terms["black × clinician"]["condition"] == "clinician"
-    )
+    interaction = terms["group black × condition clinician"]
+    assert interaction["estimate"] == pytest.approx(gap("black", "clinician") - gap("black", "forum"))
+    assert interaction["p"] < 0.001
+    assert (interaction["group"], interaction["condition"]) == ("black", "clinician")
+    assert terms["group white × condition clinician"]["p"] > 0.01
 
 
 def test_nothing_to_compare_is_a_note_not_an_error() -> None:

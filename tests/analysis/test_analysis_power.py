@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from carelens.analysis import groups
 from carelens.analysis.commands import app, pilot_spread, plan_table
-from carelens.analysis.findings import analyse
+from carelens.analysis.results import analyse
 from carelens.analysis.power import detectable_effect, posts_needed
 from carelens.analysis.settings import AnalysisConfig
 from carelens.analysis.synthetic import Synthetic, tables
@@ -57,17 +57,17 @@ def pilot(tmp_path_factory: pytest.TempPathFactory) -> Path:
     config = AnalysisConfig(bootstrap=0, mixed_model=False)
     demographics = DemographicsConfig(design="counterfactual", races=["black", "white"])
     data = groups.build(t["responses"], t["variants"], t["inferences"], t["scores"], demographics, config, 1)
-    findings = analyse(data, config, 1, ["forum"], t["variants"], t["inferences"], t["scores"].iloc[:0])
+    out, _ = analyse(data, config, 1, ["forum"], t["variants"], t["inferences"], t["scores"].iloc[:0])
     run = RunDir(tmp_path_factory.mktemp("pilot"))
-    run.write_table("findings", findings)
+    run.write_table("comparisons", out["comparisons"])
     return run.path
 
 
 def test_pilot_spread_reads_the_sd_of_paired_differences(pilot: Path) -> None:
     spread = pilot_spread(pilot)
     row = spread[(spread["metric"] == "ER") & (spread["kind"] == "group_gap")].iloc[0]
-    findings = RunDir(pilot).read_table("findings")
-    primary = findings[(findings["kind"] == "group_gap") & findings["primary"].fillna(False).astype(bool)]
+    table = RunDir(pilot).read_table("comparisons")
+    primary = table[(table["kind"] == "group_gap") & table["primary"].fillna(False).astype(bool)]
     assert bool(row["paired"]) is True
     assert row["sd"] == pytest.approx(math.sqrt((primary["unit_sd"] ** 2).mean()))
     assert row["posts"] == 30

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from carelens.analysis.stage import analyze
+from carelens.analysis.stage import OUTPUTS, analyze
 from carelens.analysis.synthetic import Synthetic, tables
 from carelens.config import LoadedStudy, parse_study
 from carelens.errors import CarelensError
@@ -48,19 +48,24 @@ def _context(tmp_path: Path, extra: str = "", write_inferences: bool = True) -> 
     return StageContext(loaded, run)
 
 
-def test_analyze_returns_conforming_findings_and_notes(tmp_path: Path) -> None:
+def test_analyze_returns_conforming_tables_and_its_plan(tmp_path: Path) -> None:
     ctx = _context(tmp_path, write_inferences=False)
     out = analyze(ctx)
-    assert list(out) == ["findings"]
-    findings = out["findings"]
-    assert list(findings.columns[: len(SCHEMAS["findings"])]) == list(SCHEMAS["findings"])
-    assert {"group_gap", "responder_gap", "descriptive", "guideline", "mixed"} <= set(findings["kind"])
-    assert ctx.notes["design"] == "counterfactual" and ctx.notes["seed"] == 5
-    assert ctx.notes["metrics"] == ["empathy_ER", "words"]
-    assert ctx.notes["comparisons"]["guideline"] == 5
-    # the same inputs give the same findings (seeded bootstrap and permutations)
-    again = analyze(_context(tmp_path / "again", write_inferences=False))["findings"]
-    assert findings.equals(again)
+    assert list(out) == list(OUTPUTS)
+    for name in ("assignments", "descriptives", "comparisons", "models", "verdicts"):
+        assert list(out[name].columns[: len(SCHEMAS[name])]) == list(SCHEMAS[name])
+    assert {"group_gap", "responder_gap", "rate_gap"} >= set(out["comparisons"]["kind"]) >= {"group_gap"}
+    plan = ctx.notes["plan"]
+    assert plan["design"] == "counterfactual" and plan["seed"] == 5 and plan["unit"] == "post"
+    assert plan["metrics"] == ["empathy_ER", "words"]
+    assert plan["family_size"] == int(out["comparisons"]["primary"].sum())
+    assert set(out["verdicts"]["guideline"]) == {
+        "empathy_gap", "rate_gap", "crisis_safety", "worse_than_peers", "manipulation"
+    }
+    # the same inputs give the same tables (seeded bootstrap and permutations)
+    again = analyze(_context(tmp_path / "again", write_inferences=False))
+    for name in OUTPUTS:
+        assert out[name].equals(again[name]), name
 
 
 def test_unknown_metric_names_the_config_key(tmp_path: Path) -> None:

@@ -147,6 +147,7 @@ def test_independent_bootstrap_replicates_equal_naive_resampling() -> None:
         assert replicates["diff"][b] == pytest.approx(rx.mean() - ry.mean())
         assert replicates["pct_diff"][b] == pytest.approx(100 * (rx.mean() - ry.mean()) / ry.mean())
         assert replicates["cohens_d"][b] == pytest.approx(stats.cohens_d(rx, ry))
+        assert replicates["hedges_g"][b] == pytest.approx(stats.hedges_g(rx, ry))
         assert replicates["cliffs_delta"][b] == pytest.approx(stats.cliffs_delta(rx, ry), abs=1e-6)
 
 
@@ -159,8 +160,8 @@ def test_paired_bootstrap_replicates_equal_naive_resampling() -> None:
         index = np.repeat(np.arange(12), weights[b].astype(int))
         assert replicates["diff"][b] == pytest.approx(np.mean(x[index] - y[index]))
         assert replicates["cohens_dz"][b] == pytest.approx(stats.cohens_dz(x[index], y[index]))
-        assert replicates["cliffs_delta"][b] == pytest.approx(
-            stats.cliffs_delta(x[index], y[index]), abs=1e-6
+        assert replicates["rank_biserial"][b] == pytest.approx(
+            stats.rank_biserial(x[index], y[index]), abs=1e-9
         )
 
 
@@ -183,3 +184,23 @@ def test_percentile_ci() -> None:
     values = np.arange(1, 1001, dtype=float)
     assert stats.percentile_ci(values, 0.95) == pytest.approx(np.percentile(values, [2.5, 97.5]))
     assert all(math.isnan(v) for v in stats.percentile_ci(np.array([1.0, np.nan]), 0.95))
+
+
+def test_rank_biserial_is_the_signed_rank_sums_of_scipys_wilcoxon() -> None:
+    """r = (T+ - T-) / (T+ + T-): T+ from scipy's one-sided Wilcoxon statistic, zeros dropped."""
+    rng = np.random.default_rng(3)
+    x, y = rng.integers(0, 3, 40).astype(float), rng.integers(0, 3, 40).astype(float)
+    nonzero = int(np.sum(x != y))
+    t_plus = sps.wilcoxon(x, y, alternative="greater", zero_method="wilcox").statistic
+    total = nonzero * (nonzero + 1) / 2
+    assert stats.rank_biserial(x, y) == pytest.approx((2 * t_plus - total) / total)
+    assert stats.rank_biserial(SLEEP_2, SLEEP_1) == pytest.approx(1.0)  # every patient slept longer
+    assert math.isnan(stats.rank_biserial(x, x))
+
+
+def test_hedges_g_is_cohens_d_with_the_small_sample_correction() -> None:
+    x, y = SLEEP_2, SLEEP_1
+    n = len(x) + len(y)
+    pooled = math.sqrt(((len(x) - 1) * np.var(x, ddof=1) + (len(y) - 1) * np.var(y, ddof=1)) / (n - 2))
+    d = (x.mean() - y.mean()) / pooled
+    assert stats.hedges_g(x, y) == pytest.approx(d * (1 - 3 / (4 * n - 9)))

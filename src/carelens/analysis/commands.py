@@ -1,7 +1,7 @@
 """``carelens plan``: how many posts a study needs to detect a given % gap at a given power.
 
-The spread comes from a pilot run (its findings: each metric's reference mean and the sd of the units
-its primary comparisons used, per-post differences when paired) or from an assumed mean and sd.
+The spread comes from a pilot run (its comparisons: each metric's reference mean and the sd of the post
+means its primary comparisons used, per-post differences when paired) or from an assumed mean and sd.
 """
 
 from pathlib import Path
@@ -24,14 +24,15 @@ GAP_KINDS = ("group_gap", "condition_gap", "responder_gap")
 def pilot_spread(run_dir: Path, metrics: list[str] | None = None) -> pd.DataFrame:
     """Per metric (and kind of comparison) of a finished run: reference mean, unit sd, paired, units used.
 
-    Averages over the run's primary comparisons of that kind; the sd is their root-mean-square. Units are
-    posts, except for independent comparisons of a run that aggregates by ``response`` (replies).
+    Averages over the run's primary comparisons of that kind; the sd is their root-mean-square.
     """
     run = RunDir(run_dir)
-    if not run.has_table("findings"):
-        raise CarelensError("no findings in this run: run 'carelens analyze' on it first", where=str(run_dir))
-    findings = run.read_table("findings")
-    rows = findings[findings["kind"].isin(GAP_KINDS) & findings["primary"].fillna(False).astype(bool)]
+    if not run.has_table("comparisons"):
+        raise CarelensError(
+            "no comparisons in this run: run 'carelens analyze' on it first", where=str(run_dir)
+        )
+    table = run.read_table("comparisons")
+    rows = table[table["kind"].isin(GAP_KINDS) & table["primary"].fillna(False).astype(bool)]
     rows = rows[rows["unit_sd"].notna() & rows["ref_mean"].notna()]
     if metrics:
         unknown = sorted(set(metrics) - set(rows["metric"]))
@@ -44,10 +45,10 @@ def pilot_spread(run_dir: Path, metrics: list[str] | None = None) -> pd.DataFram
         rows = rows[rows["metric"].isin(metrics)]
     if rows.empty:
         raise CarelensError("the run has no comparisons to take a spread from", where=str(run_dir))
-    grouped = rows.groupby(["metric", "kind", "paired", "aggregation"], as_index=False).agg(
+    grouped = rows.groupby(["metric", "kind", "paired"], as_index=False).agg(
         ref_mean=("ref_mean", "mean"),
         sd=("unit_sd", lambda s: float(np.sqrt(np.mean(np.square(s))))),
-        posts=("n_units", "median"),
+        posts=("n_posts", "median"),
         comparisons=("metric", "size"),
     )
     return grouped
@@ -56,7 +57,7 @@ def pilot_spread(run_dir: Path, metrics: list[str] | None = None) -> pd.DataFram
 def plan_table(
     spread: pd.DataFrame, gap_pct: float, power: float, alpha: float, comparisons: int
 ) -> pd.DataFrame:
-    """Units needed per row of ``spread`` (metric, kind, paired, ref_mean, sd[, aggregation, posts])."""
+    """Posts needed per row of ``spread`` (metric, kind, paired, ref_mean, sd[, posts])."""
     if gap_pct <= 0:
         raise CarelensError("the gap must be a positive percentage", where="--gap")
     level = alpha / max(1, comparisons)
@@ -66,12 +67,10 @@ def plan_table(
         needed = (
             posts_needed(effect, power, level, bool(row.paired)) if np.isfinite(effect) and effect else None
         )
-        units = "replies" if not row.paired and getattr(row, "aggregation", "post") == "response" else "posts"
         record = {
             "metric": row.metric,
             "kind": row.kind,
             "paired": bool(row.paired),
-            "units": units,
             "ref_mean": row.ref_mean,
             "sd": row.sd,
             "gap": gap_pct / 100 * abs(row.ref_mean),
@@ -155,7 +154,7 @@ def plan(
         needed = (
             "–"
             if row["posts_needed"] is None
-            else f"{row['posts_needed']} {row['units']}" + ("" if row["paired"] else " per group")
+            else f"{row['posts_needed']} posts" + ("" if row["paired"] else " per group")
         )
         cells = [
             row["metric"],

@@ -8,6 +8,7 @@ two-sample form for independent groups (the effect is d, the gap over the pooled
 import math
 from functools import lru_cache
 
+import numpy as np
 from statsmodels.stats.power import TTestIndPower, TTestPower
 
 
@@ -17,7 +18,7 @@ def posts_needed(effect_size: float, power: float, alpha: float, paired: bool) -
         raise ValueError("the effect size must be a finite, non-zero number")
     solver = TTestPower() if paired else TTestIndPower()
     n = solver.solve_power(effect_size=abs(effect_size), alpha=alpha, power=power, alternative="two-sided")
-    return math.ceil(float(n))
+    return math.ceil(_scalar(n))
 
 
 @lru_cache(maxsize=4096)
@@ -31,8 +32,13 @@ def detectable_effect(
     if n < 2 or (not paired and (n_reference or n) < 2):
         return float("nan")
     if paired:
-        return float(TTestPower().solve_power(nobs=n, alpha=alpha, power=power, alternative="two-sided"))
+        return _scalar(TTestPower().solve_power(nobs=n, alpha=alpha, power=power, alternative="two-sided"))
     ratio = (n_reference or n) / n
-    return float(
+    return _scalar(
         TTestIndPower().solve_power(nobs1=n, ratio=ratio, alpha=alpha, power=power, alternative="two-sided")
     )
+
+
+def _scalar(value: object) -> float:
+    """statsmodels' solve_power returns a float or a one-element array, depending on its version."""
+    return float(np.asarray(value, dtype=float).reshape(-1)[0])

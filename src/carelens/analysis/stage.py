@@ -1,15 +1,18 @@
-"""The analyze stage: the run's responses and scores -> the findings table."""
+"""The analyze stage: the run's responses and scores -> assignments, descriptives, comparisons, models,
+verdicts, and the crisis and manipulation tables (the analysis plan goes into the manifest notes)."""
 
 import time
 
 import pandas as pd
 
 from carelens.analysis import groups
-from carelens.analysis.findings import analyse
+from carelens.analysis.results import analyse
 from carelens.errors import CarelensError
 from carelens.progress import console
 from carelens.study import StageContext
 from carelens.tables import empty_table
+
+OUTPUTS = ("assignments", "descriptives", "comparisons", "models", "verdicts", "crisis", "manipulation")
 
 
 def _table(ctx: StageContext, name: str) -> pd.DataFrame:
@@ -23,7 +26,7 @@ def _table(ctx: StageContext, name: str) -> pd.DataFrame:
 
 
 def analyze(ctx: StageContext) -> dict[str, pd.DataFrame]:
-    """Compare groups, conditions and responders; correct, size and judge them (see ``findings``)."""
+    """Compare groups, conditions and responders; correct, size and judge them (see ``results``)."""
     config = ctx.study.analysis
     seed = config.seed if config.seed is not None else ctx.study.study.seed
     started = time.perf_counter()
@@ -38,27 +41,19 @@ def analyze(ctx: StageContext) -> dict[str, pd.DataFrame]:
                 where="analysis.metrics",
             )
     console.print(
-        f"analysing {len(data.observations)} scores of {data.responses['response_id'].nunique()} "
-        f"responses ({data.design} design, groups from {data.group_source})"
+        f"analysing {len(data.observations)} scores of {data.observations['response_id'].nunique()} "
+        f"responses ({data.design} design, groups from {data.group_source})",
+        markup=False,
     )
-    findings = analyse(
+    tables, plan = analyse(
         data, config, seed, list(ctx.study.generation.conditions), variants, inferences, scores
     )
     ctx.notes.update(
         {
-            "design": data.design,
-            "group_source": data.group_source,
-            "reference": data.reference,
-            "control": data.control,
-            "aggregate": config.aggregate,
-            "correction": config.correction,
-            "paired_test": config.paired_test,
-            "independent_test": config.independent_test,
-            "seed": seed,
-            "metrics": data.metrics(),
-            "exclusions": {k: int(v) for k, v in data.counts.items() if v},
-            "comparisons": {str(k): int(v) for k, v in findings["kind"].value_counts().items()},
+            "plan": plan,
+            "comparisons": {str(k): int(v) for k, v in tables["comparisons"]["kind"].value_counts().items()},
+            "verdicts": {str(k): int(v) for k, v in tables["verdicts"]["verdict"].value_counts().items()},
             "seconds": round(time.perf_counter() - started, 2),
         }
     )
-    return {"findings": findings}
+    return tables

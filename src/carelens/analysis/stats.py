@@ -1,7 +1,9 @@
 """Hypothesis tests, effect sizes, the post-resampling bootstrap and multiple-comparison correction.
 
-Tests come from scipy, corrections from statsmodels. Effect sizes are Cohen's d (pooled sd), Cohen's
-d_z (paired: mean difference over the sd of differences) and Cliff's delta (from the Mann-Whitney U).
+Tests come from scipy, corrections from statsmodels. Each test has the effect size that matches it:
+Cohen's d_z (mean difference over the sd of the differences) with the paired t and permutation tests,
+the matched-pairs rank-biserial correlation with the Wilcoxon signed-rank test, Hedges' g (Cohen's d
+with the small-sample correction) with Welch's and Student's t, Cliff's delta with Mann-Whitney U.
 The bootstrap resamples posts, never single responses: a post's replies stay together.
 """
 
@@ -164,6 +166,30 @@ def cohens_dz(x: np.ndarray, y: np.ndarray) -> float:
     return float(np.mean(diff) / sd) if sd > 0 else float("nan")
 
 
+def hedges_correction(n_x: np.ndarray | float, n_y: np.ndarray | float) -> np.ndarray | float:
+    """The small-sample factor J that turns Cohen's d into Hedges' g: 1 - 3 / (4 (n_x + n_y) - 9)."""
+    return 1 - 3 / (4 * (np.asarray(n_x) + np.asarray(n_y)) - 9)
+
+
+def hedges_g(x: np.ndarray, y: np.ndarray) -> float:
+    """Cohen's d (pooled sd) times the small-sample correction J."""
+    return float(cohens_d(x, y) * hedges_correction(len(x), len(y)))
+
+
+def rank_biserial(x: np.ndarray, y: np.ndarray) -> float:
+    """The matched-pairs rank-biserial correlation of the Wilcoxon signed-rank test.
+
+    (sum of the ranks of positive differences - sum of the ranks of negative ones) / sum of all ranks,
+    ranks of |x - y| with zero differences dropped (as the test drops them); 1 when every pair favours x.
+    """
+    diff = np.asarray(x, dtype=float) - np.asarray(y, dtype=float)
+    diff = diff[diff != 0]
+    if len(diff) == 0:
+        return float("nan")
+    ranks = stats.rankdata(np.abs(diff))
+    return float(np.sum(np.sign(diff) * ranks) / np.sum(ranks))
+
+
 def cliffs_delta(x: np.ndarray, y: np.ndarray) -> float:
     """P(x > y) - P(x < y), from the Mann-Whitney U of x: 2U / (n_x n_y) - 1."""
     if len(x) == 0 or len(y) == 0:
@@ -283,6 +309,7 @@ def independent_replicates(x: Sample, y: Sample, wx: np.ndarray, wy: np.ndarray)
             "diff": diff,
             "pct_diff": 100 * diff / my,
             "cohens_d": diff / pooled,
+            "hedges_g": diff / pooled * hedges_correction(nx, ny),
             "cliffs_delta": weighted_cliffs_delta(x.values, wx[:, x.post], y.values, wy[:, y.post]),
         }
 
@@ -304,8 +331,30 @@ def paired_replicates(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> dict[str, 
             "diff": mean_d,
             "pct_diff": 100 * mean_d / ref,
             "cohens_dz": mean_d / np.sqrt(var_d),
-            "cliffs_delta": weighted_cliffs_delta(x, w, y, w),
+            "rank_biserial": weighted_rank_biserial(x - y, w),
         }
+
+
+def weighted_rank_biserial(diff: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """``rank_biserial`` of the differences for each row of pair weights ``w`` (b x n).
+
+    Equal to ``rank_biserial`` of the data with each pair repeated as often as its weight: tied |d|
+    share the mean of the ranks they span, and zero differences are dropped.
+    """
+    diff = np.asarray(diff, dtype=float)
+    keep = diff != 0
+    diff, w = diff[keep], w[:, keep]
+    if len(diff) == 0:
+        return np.full(w.shape[0], np.nan)
+    order = np.argsort(np.abs(diff), kind="stable")
+    levels, starts, inverse = np.unique(np.abs(diff)[order], return_index=True, return_inverse=True)
+    del levels
+    at_level = np.add.reduceat(w[:, order], starts, axis=1)
+    below = np.cumsum(at_level, axis=1) - at_level
+    rank = (below + (at_level + 1) / 2)[:, inverse]  # each sorted pair's rank, per resample
+    weighted = w[:, order] * rank
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.sum(weighted * np.sign(diff[order]), axis=1) / np.sum(weighted, axis=1)
 
 
 def percentile_ci(replicates: np.ndarray, level: float) -> tuple[float, float]:
