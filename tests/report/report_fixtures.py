@@ -279,6 +279,7 @@ def _comparison(**values: Any) -> dict[str, Any]:
         "ci_low": -1.6,
         "ci_high": 0.9,
         "ci_method": "percentile bootstrap resampling posts",
+        "unit_sd": 0.4,
         "mde": 0.71,
         "mde_pct": 79.0,
         "note": "",

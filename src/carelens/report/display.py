@@ -80,7 +80,7 @@ def num(value: Any, digits: int = 3) -> str:
     if abs(value) >= 1000:
         return f"{value:,.0f}"
     if digits > 0 and value != 0 and abs(value) < 10 ** -(digits - 1):
-        return f"{value:.{digits}g}"  # small values keep their significant digits
+        return f"{value:.{max(1, digits - 1)}g}"  # small values keep their significant digits
     return f"{value:.{digits}f}"
 
 
@@ -153,7 +153,7 @@ def mde_cell(row: pd.Series | dict[str, Any]) -> Cell:
     if is_true(row.get("significant")) or missing(row.get("mde")):
         return Cell("")
     extra = "" if missing(row.get("mde_pct")) else f" ({pct(row.get('mde_pct'), signed=False)})"
-    return Cell(f"±{num(row['mde'], 2)}{extra}", "num muted")
+    return Cell(f"±{num(row['mde'], 2)}{extra}", "ci muted")
 
 
 def effect_cell(row: pd.Series | dict[str, Any]) -> Cell:
@@ -221,8 +221,7 @@ def comparison_table(
             "mean vs ref.",
             "difference [CI]",
             "% diff [CI]",
-            "test",
-            "p",
+            "test · p",
             "p adj.",
             "effect [CI]",
             "MDE if n.s.",
@@ -232,14 +231,13 @@ def comparison_table(
         cells = [label_cell(v) for v in label(row)]
         cells += [
             Cell(sizes(row), "ci"),
-            Cell(f"{num(row['mean'])} vs {num(row['ref_mean'])}", "num"),
+            Cell(f"{num(row['mean'])} vs {num(row['ref_mean'])}", "ci"),
             Cell(
                 f"{signed(row['estimate'])} {interval(row['estimate_ci_low'], row['estimate_ci_high'])}",
                 "ci",
             ),
             Cell(pct_gap(row), "ci"),
-            Cell(str(row["test"]), "num"),
-            Cell(pval(row["p"]), "num"),
+            Cell(f"{row['test']} · {pval(row['p'])}", "num"),
             significance_cell(row),
             effect_cell(row),
             mde_cell(row),

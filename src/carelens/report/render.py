@@ -160,6 +160,10 @@ class Labels:
         return f"{stratum + ': ' if stratum else ''}{row['group']} vs {row['reference']}"
 
 
+def _group_suffix(group: Any) -> str:
+    return "" if missing(group) or str(group) in NO_STRATUM else f" ({group})"
+
+
 def _primary(comparisons: pd.DataFrame, kind: str) -> pd.DataFrame:
     if comparisons.empty:
         return comparisons
@@ -188,7 +192,13 @@ def group_colours(inputs: ReportInputs) -> plots.GroupColours:
 # ---------------------------------------------------------------- headline and verdicts
 
 
-def headline(inputs: ReportInputs) -> list[str]:
+def family_text(plan: dict[str, Any]) -> str:
+    """The correction family as recorded, with its size where the text does not give it."""
+    family, size = words(plan.get("family")), plan.get("family_size")
+    return family if missing(size) or f"{size} test" in family else f"{family} ({size} tests)"
+
+
+def headline(inputs: ReportInputs, empathy: list[str]) -> list[str]:
     """The paper's finding in words (its method's gaps) and what survives the corrected analysis."""
     comparisons = inputs.table("comparisons")
     if comparisons.empty:
@@ -201,7 +211,7 @@ def headline(inputs: ReportInputs) -> list[str]:
     key = ["kind", "metric", "responder", "condition", "stratum", "group", "reference"]
     merged = paper.merge(primary, on=key, how="left", suffixes=("", "_post"))
     alpha = inputs.alpha
-    found = []
+    found: list[tuple[tuple[bool, int], str]] = []
     for (responder, metric, stratum, group, reference), rows in merged.groupby(
         ["responder", "metric", "stratum", "group", "reference"], sort=True
     ):
@@ -221,7 +231,7 @@ def headline(inputs: ReportInputs) -> list[str]:
         where = f", {stratum} cues" if _stratum(stratum) else ""
         found.append(
             (
-                -len(same_sig),
+                (metric not in empathy, -len(same_sig)),
                 f"{responder} {metric}{where} {'lower' if lower else 'higher'} for {group} than {reference} "
                 f"posters in {len(same)} of {len(rows)} conditions{span}, significantly (p < {alpha:g}, "
                 f"uncorrected) in {len(same_sig)}; of these {len(same_sig)}, {survive} "
@@ -248,7 +258,7 @@ def headline(inputs: ReportInputs) -> list[str]:
         sentences.append(f"… and {len(found) - HEADLINE_SENTENCES} more in the paper's-method table below.")
     sentences.append(
         f"The corrected analysis uses {correction} correction over the study's {num(family_size, 0)} primary "
-        f"{unit}-level tests ({plan.get('family', 'the family recorded in the comparisons')})."
+        f"{unit}-level tests ({family_text(plan)})."
     )
     return sentences
 
@@ -346,16 +356,20 @@ def figures(
     out: list[Figure] = []
     if inputs.table("descriptives").empty:
         return out
-    for metric in empathy:
+    shown = empathy or [
+        m for m in inputs.plan.get("metrics") or [] if m in set(inputs.table("descriptives")["metric"])
+    ]
+    for metric in shown:
         out += _means_figures(inputs, metric, colours, labels)
     gaps = _primary(inputs.table("comparisons"), "group_gap")
     plan = inputs.plan
     for metric, rows in gaps.groupby("metric", sort=True):
-        if empathy and metric not in empathy:
+        if metric not in shown:
             continue
         rows = rows.assign(
             label=[
-                f"{r.responder} · {labels.condition(r.condition)} · "
+                f"{r.responder} · "
+                f"{labels.condition(r.condition) + ' · ' if r.condition != r.responder else ''}"
                 f"{_stratum(r.stratum) + ' · ' if _stratum(r.stratum) else ''}{r.group}"
                 for r in rows.itertuples()
             ]
@@ -368,7 +382,7 @@ def figures(
                 f"Group gaps in {metric} against '{inputs.reference}'",
                 f"% difference of each group's mean of post means from '{inputs.reference}' ({tests}). "
                 f"The lines are unadjusted 95% CIs ({methods}); the markers' fill shows significance after "
-                f"{plan.get('correction', 'the')} correction over {plan.get('family', 'the study family')}: "
+                f"{plan.get('correction', 'the')} correction over {family_text(plan)}: "
                 "filled = significant, open = not. An unadjusted CI can exclude 0 while the corrected test "
                 "is not significant. Colour is the group. A gap whose reference mean is 0 has no % and is "
                 "written out with its raw difference.",
@@ -405,7 +419,7 @@ def study_facts(inputs: ReportInputs) -> Table:
             f"paired: {words(primary.get('paired'))}; independent: {words(primary.get('independent'))}",
         ),
         ("correction", f"{words(plan.get('correction'))}, alpha {words(plan.get('alpha'))}"),
-        ("family", f"{words(plan.get('family'))} ({words(plan.get('family_size'))} tests)"),
+        ("family", family_text(plan)),
         ("scorers", ", ".join(s.scoring.scorers)),
         ("seed", str(inputs.notes.get("seed", s.analysis.seed or s.study.seed))),
         ("study file sha256", str(inputs.manifest.get("study", {}).get("sha256", "–"))),
@@ -482,6 +496,18 @@ def exclusion_reasons(assignments: pd.DataFrame) -> Table:
     return frame_table(counts, formats={"replies": lambda v: num(v, 0)})
 
 
+def _what(row: pd.Series, labels: Labels) -> str:
+    """What a comparison compares, in words."""
+    if row["kind"] == "responder_gap":
+        return f"{row['responder']} vs {row['reference']}{_group_suffix(row['group'])}"
+    if row["kind"] == "condition_gap":
+        return (
+            f"{labels.condition(row['condition'])} vs {labels.condition(row['reference'])}"
+            f"{_group_suffix(row['group'])}"
+        )
+    return labels.group(row)
+
+
 def paper_table(inputs: ReportInputs, labels: Labels) -> Table:
     """The paper's Student t (uncorrected) beside the study's corrected primary test, per comparison."""
     comparisons = inputs.table("comparisons")
@@ -507,15 +533,13 @@ def paper_table(inputs: ReportInputs, labels: Labels) -> Table:
     paper = comparisons[comparisons["test"] == PAPER_TEST]
     primary = comparisons[comparisons["primary"].fillna(False).astype(bool)]
     merged = paper.merge(primary, on=key, how="left", suffixes=("_paper", ""))
-    for _, row in merged.sort_values(key, kind="stable").iterrows():
+    order = {"group_gap": 0, "responder_gap": 1, "condition_gap": 2}
+    merged = merged.assign(_order=merged["kind"].map(order).fillna(3))
+    for _, row in merged.sort_values(["_order", *key[1:]], kind="stable").iterrows():
         paper_sig = bool(row["p_paper"] < inputs.alpha) if not missing(row["p_paper"]) else False
         ours = is_true(row["significant"])
         tested = not missing(row["p_adj"])
-        what = (
-            f"{row['responder']} vs {row['reference']}"
-            if row["kind"] == "responder_gap"
-            else labels.group(row)
-        )
+        what = _what(row, labels)
         table.rows.append(
             [
                 label_cell(row["metric"]),
@@ -560,7 +584,13 @@ def _estimates(row: pd.Series, labels: Labels) -> str:
         return f"condition {condition} against the reference condition"
     if kind == "interaction":
         return f"interaction: how the {group} gap at {condition} differs from the reference condition's"
-    return kind
+    return "–" if kind in ("none", "", "<NA>") else kind
+
+
+def _estimate(row: pd.Series) -> str:
+    if missing(row["estimate"]):
+        return "–"
+    return f"{signed(row['estimate'])} {interval(row['ci_low'], row['ci_high'])}"
 
 
 def models_table(models: pd.DataFrame, labels: Labels) -> Table:
@@ -578,16 +608,22 @@ def models_table(models: pd.DataFrame, labels: Labels) -> Table:
             f"{num(first['n_posts'], 0)} posts, {num(first['n_responses'], 0)} replies, "
             f"post variance {num(first['post_variance'])}"
         )
+        shown_note = None
         for i, (_, row) in enumerate(terms.iterrows()):
+            note = "" if missing(row["note"]) else str(row["note"])
+            note, shown_note = ("" if note == shown_note else note), note
             table.rows.append(
                 [
                     Cell(head if i == 0 else "", "text"),
                     Cell(str(row["term"]), "text"),
                     Cell(_estimates(row, labels), "text"),
-                    Cell(f"{signed(row['estimate'])} {interval(row['ci_low'], row['ci_high'])}", "ci"),
-                    Cell("–" if missing(row["ci_method"]) else str(row["ci_method"]), "text"),
+                    Cell(_estimate(row), "ci"),
+                    Cell(
+                        str(row["ci_method"]) if not missing(row["ci_method"]) and row["ci_method"] else "–",
+                        "text",
+                    ),
                     Cell(pval(row["p"]), "num"),
-                    Cell("" if missing(row["note"]) else str(row["note"]), "text"),
+                    Cell(note, "text"),
                 ]
             )
     return table
@@ -930,7 +966,7 @@ def methods(inputs: ReportInputs) -> list[str]:
         f"{with_effect(primary.get('independent'))} otherwise."
         + (f" Secondary tests: {'; '.join(with_effect(t) for t in secondary)}." if secondary else ""),
         f"Correction: {words(plan.get('correction'))} at alpha {words(plan.get('alpha'))}. The family: "
-        f"{words(plan.get('family'))} ({words(plan.get('family_size'))} tests). Secondary tests and the "
+        f"{family_text(plan)}. Secondary tests and the "
         "paper's method are not corrected.",
         f"Intervals: {words(plan.get('ci_method'))} ({words(plan.get('bootstrap'))} bootstrap resamples; "
         f"{words(plan.get('permutations'))} permutations). Minimal detectable differences at "
@@ -962,7 +998,7 @@ def methods(inputs: ReportInputs) -> list[str]:
     if not comparisons.empty and (comparisons["test"] == PAPER_TEST).any():
         paragraphs.append(
             "For reproduction, comparisons are also tested the paper's way: "
-            f"{test_name(PAPER_TEST)}, without effect size. The table 'The paper's method beside the "
+            f"{test_name(PAPER_TEST)}. The table 'The paper's method beside the "
             "corrected analysis' shows where the two disagree."
         )
     if not comparisons.empty and comparisons["metric"].astype(str).str.startswith("paper_").any():
@@ -1029,7 +1065,7 @@ def build_page(inputs: ReportInputs) -> tuple[str, list[Figure]]:
         "stand_in": STAND_IN.format(names=", ".join(local)) if local else "",
         "recorded": [r for r in responders if r.startswith("recorded:")],
         "suspects": sorted(labels.suspects),
-        "headline": headline(inputs),
+        "headline": headline(inputs, empathy),
         "verdicts": verdict_rows(inputs),
         "facts": study_facts(inputs),
         "stages": stages_table(inputs.manifest),
@@ -1043,7 +1079,7 @@ def build_page(inputs: ReportInputs) -> tuple[str, list[Figure]]:
         "empathy": empathy,
         "reference": inputs.reference,
         "unit": inputs.plan.get("unit", "post"),
-        "family": inputs.plan.get("family", ""),
+        "family": family_text(inputs.plan),
         "correction": inputs.plan.get("correction", ""),
         "group_gaps": comparison_table(
             _primary(comparisons, "group_gap"),
@@ -1061,7 +1097,7 @@ def build_page(inputs: ReportInputs) -> tuple[str, list[Figure]]:
                 r["metric"],
                 r["responder"],
                 f"{labels.condition(r['condition'])} vs {labels.condition(r['reference'])}"
-                + (f" ({r['group']})" if not missing(r["group"]) else ""),
+                + _group_suffix(r["group"]),
             ],
             ["metric", "responder", "comparison"],
         ),
@@ -1070,8 +1106,7 @@ def build_page(inputs: ReportInputs) -> tuple[str, list[Figure]]:
             lambda r: [
                 r["metric"],
                 labels.condition(r["condition"]),
-                f"{r['responder']} vs {r['reference']}"
-                + (f" ({r['group']})" if not missing(r["group"]) else ""),
+                f"{r['responder']} vs {r['reference']}" + _group_suffix(r["group"]),
             ],
             ["metric", "condition", "comparison"],
         ),
