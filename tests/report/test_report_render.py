@@ -110,7 +110,7 @@ def test_headline_states_the_papers_finding_and_what_survives(report_run: RunFac
         "(-8.8% to -16.2%), significantly (p < 0.05, uncorrected) in 2; of these 2, 0 survive the "
         "corrected post-level test." in text
     )
-    assert f"holm correction over the study's 14 primary post-level tests ({PLAN['family']})" in text
+    assert f"tests post means and applies holm correction over {PLAN['family']} (14 tests)." in text
 
 
 def test_no_headline_without_the_papers_method(report_run: RunFactory) -> None:

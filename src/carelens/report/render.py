@@ -257,8 +257,8 @@ def headline(inputs: ReportInputs, empathy: list[str]) -> list[str]:
     if len(found) > HEADLINE_SENTENCES:
         sentences.append(f"… and {len(found) - HEADLINE_SENTENCES} more in the paper's-method table below.")
     sentences.append(
-        f"The corrected analysis uses {correction} correction over the study's {num(family_size, 0)} primary "
-        f"{unit}-level tests ({family_text(plan)})."
+        f"The corrected analysis tests {unit} means and applies {correction} correction over "
+        f"{family_text(plan | {'family_size': family_size})}."
     )
     return sentences
 
