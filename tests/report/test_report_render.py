@@ -174,7 +174,11 @@ def test_models_terms_are_named_with_their_ci_method(report_run: RunFactory) -> 
     assert "condition social_media against the reference condition" in models
     assert "-0.140 [-0.340, 0.060]" in models and "Wald" in models
     assert "percentile bootstrap resampling posts" in models
-    assert models.count("post variance 0.040") == 1  # the model's size is shown once per block
+    main, rest = models.split("<details>")
+    assert "main effect: black vs white" in main and "condition social_media against" in main
+    assert "simple effect: " not in main and "simple effect: " in rest
+    assert main.count("post variance 0.040") == 1 and rest.count("post variance 0.040") == 1
+    assert models.count(">Wald<") == 2  # a CI method is printed where it changes
 
 
 def test_papers_method_beside_the_corrected_test(report_run: RunFactory) -> None:

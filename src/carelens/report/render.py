@@ -593,9 +593,12 @@ def _estimate(row: pd.Series) -> str:
     return f"{signed(row['estimate'])} {interval(row['ci_low'], row['ci_high'])}"
 
 
+MAIN_TERMS = ("group_main", "condition_main", "none")
+
+
 def models_table(models: pd.DataFrame, labels: Labels) -> Table:
     """One block per fitted model (its name, size and post variance once), then one row per term, named
-    for what it estimates, with its own CI method."""
+    for what it estimates; its CI method and note are printed where they change."""
     table = Table(["model", "term", "estimates", "estimate [CI]", "CI method", "p", "note"])
     if models.empty:
         return table
@@ -608,25 +611,33 @@ def models_table(models: pd.DataFrame, labels: Labels) -> Table:
             f"{num(first['n_posts'], 0)} posts, {num(first['n_responses'], 0)} replies, "
             f"post variance {num(first['post_variance'])}"
         )
-        shown_note = None
+        shown: dict[str, str | None] = {"note": None, "ci_method": None}
         for i, (_, row) in enumerate(terms.iterrows()):
-            note = "" if missing(row["note"]) else str(row["note"])
-            note, shown_note = ("" if note == shown_note else note), note
+            once = {}
+            for column in shown:
+                text = "" if missing(row[column]) else str(row[column])
+                once[column], shown[column] = ("" if text == shown[column] else text), text
             table.rows.append(
                 [
                     Cell(head if i == 0 else "", "text"),
                     Cell(str(row["term"]), "text"),
                     Cell(_estimates(row, labels), "text"),
                     Cell(_estimate(row), "ci"),
-                    Cell(
-                        str(row["ci_method"]) if not missing(row["ci_method"]) and row["ci_method"] else "–",
-                        "text",
-                    ),
+                    Cell(once["ci_method"], "text"),
                     Cell(pval(row["p"]), "num"),
-                    Cell(note, "text"),
+                    Cell(once["note"], "text"),
                 ]
             )
     return table
+
+
+def models_tables(models: pd.DataFrame, labels: Labels) -> tuple[Table, Table]:
+    """Main effects (a group's gap averaged over conditions, each condition's effect), then the simple
+    effects and interactions."""
+    if models.empty:
+        return models_table(models, labels), models_table(models, labels)
+    main = models["term_kind"].astype(str).isin(MAIN_TERMS)
+    return models_table(models[main], labels), models_table(models[~main], labels)
 
 
 def rates_table(descriptives: pd.DataFrame) -> Table:
@@ -1110,7 +1121,7 @@ def build_page(inputs: ReportInputs) -> tuple[str, list[Figure]]:
             ],
             ["metric", "condition", "comparison"],
         ),
-        "models": models_table(inputs.table("models"), labels),
+        "models": models_tables(inputs.table("models"), labels),
         "paper": paper_table(inputs, labels),
         "has_paper": not comparisons.empty and (comparisons["test"] == PAPER_TEST).any(),
         "defects": defects_table(inputs),
