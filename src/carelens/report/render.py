@@ -416,7 +416,8 @@ def study_facts(inputs: ReportInputs) -> Table:
         ("unit of analysis", words(plan.get("unit"))),
         (
             "primary tests",
-            f"paired: {test_name(primary.get('paired'))}; independent: {test_name(primary.get('independent'))}",
+            f"paired: {test_name(primary.get('paired'))}; "
+            f"independent: {test_name(primary.get('independent'))}",
         ),
         ("correction", f"{words(plan.get('correction'))}, alpha {words(plan.get('alpha'))}"),
         ("family", family_text(plan)),
