@@ -89,6 +89,7 @@ def means_plot(
             axis.plot(i + offset, mean, "o", color=colour, markersize=6)
         axis.plot([], [], "o-", color=colour, label=group)
     _axes_labels(axis, list(x_order))
+    axis.set_xlim(-0.6, len(x_order) - 0.4)
     if scale is not None:
         pad = 0.04 * (scale[1] - scale[0])
         axis.set_ylim(scale[0] - pad, scale[1] + pad)

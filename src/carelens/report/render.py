@@ -286,6 +286,17 @@ def verdict_rows(inputs: ReportInputs) -> list[dict[str, str]]:
 # ---------------------------------------------------------------- figures
 
 
+def _beside_each_cue_kind(frame: pd.DataFrame) -> pd.DataFrame:
+    """The unchanged originals (the control) repeated beside each cue kind's groups, so every cued group
+    is drawn next to the group it is compared with."""
+    trivial = frame["stratum"].map(_stratum) == ""
+    kinds = sorted(set(frame.loc[~trivial, "stratum"].astype(str)))
+    if not kinds or not trivial.any():
+        return frame
+    copies = [frame[trivial].assign(stratum=kind) for kind in kinds]
+    return pd.concat([*copies, frame[~trivial]], ignore_index=True)
+
+
 def _means_figures(
     inputs: ReportInputs, metric: str, colours: plots.GroupColours, labels: Labels
 ) -> list[Figure]:
@@ -295,7 +306,7 @@ def _means_figures(
     rows = rows[rows["metric"] == metric]
     peer, scale = inputs.peer, inputs.scale(metric)
     method = ", ".join(sorted(set(rows["ci_method"].dropna().astype(str)))) or "t intervals"
-    scale_text = f", clipped to the scale [{num(scale[0], 0)}, {num(scale[1], 0)}]" if scale else ""
+    scale_text = f", drawn within the scale [{num(scale[0], 0)}, {num(scale[1], 0)}]" if scale else ""
     caption = (
         f"Mean of post means (each post's replies averaged first) with its 95% interval ({method})"
         f"{scale_text}. Colour is the group, as in every figure of this report."
@@ -324,6 +335,7 @@ def _means_figures(
         if not stratified:
             return out
     for responder, frame in rows[rows["responder"] != peer].groupby("responder", sort=True):
+        frame = _beside_each_cue_kind(frame)
         frame = frame.assign(
             x=[
                 labels.condition(c) + (f"\n{_stratum(t)} cues" if _stratum(t) else "")
