@@ -6,9 +6,11 @@ import math
 from collections import Counter
 from pathlib import Path
 
+import krippendorff
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.metrics import cohen_kappa_score
 
 from carelens.errors import CarelensError
 from carelens.review.agreement import (
@@ -203,10 +205,14 @@ def test_written_json_and_csv(result: dict, tmp_path: Path) -> None:
     assert loaded["questions"]["ER"]["pairs"][0]["exact"] == pytest.approx(0.7)
     table = pd.read_csv(paths[1])
     assert set(table["section"]) == {"alpha", "pair", "ai_guess", "scorer"}
+    cct = table[(table["section"] == "alpha") & (table["question"] == "MITI_CCT")].iloc[0]
+    assert (cct["items"], cct["rated_pairs"], cct["na_convention"]) == (10, 7, "exclude")
     row = table[(table["section"] == "pair") & (table["question"] == "ER")].iloc[0]
     assert row["kappa_quadratic"] == pytest.approx(hand_kappa(ER["ann"], ER["bob"], [0, 1, 2], True))
     assert len(agreement_rows(result)) == len(table)
-    assert "| ER | 10 | 0.70 |" in markdown_table(result)
+    console = markdown_table(result)
+    assert "| ER | 10 | 10 | 0.70 |" in console and "| MITI_CCT | 10 | 7 |" in console
+    assert console.startswith("N/A convention: exclude")
 
 
 def test_plain_csv_with_aliases_and_na_spellings(tmp_path: Path) -> None:
@@ -238,3 +244,90 @@ def test_csv_without_needed_columns(tmp_path: Path) -> None:
     path.write_text("item,who,question,value\nx,a,ER,1\n")
     with pytest.raises(CarelensError, match="lack columns"):
         read_ratings_csv(path)
+
+
+# --- N/A convention ------------------------------------------------------------------------------
+
+def test_na_as_its_own_category_counts_every_pair() -> None:
+    result = compute_agreement(fixture_frame(), None, resamples=50, seed=1, na="category")
+    assert result["na_convention"] == "category"
+    cct = result["questions"]["MITI_CCT"]
+    pair = cct["pairs"][0]
+    assert (pair["n"], cct["n_rated_pairs"], pair["both_na"], pair["one_na"]) == (10, 10, 1, 2)
+    labels = ["1", "2", "3", "4", "5", "NA"]
+    same = [a == b for a, b in zip(CCT["ann"], CCT["bob"], strict=True)]
+    assert pair["exact"] == pytest.approx(np.mean(same))
+    assert pair["kappa"] == pytest.approx(cohen_kappa_score(CCT["ann"], CCT["bob"], labels=labels))
+    assert pair["kappa_quadratic"] is None  # N/A has no place on the 1-5 scale
+    coded = np.array([[labels.index(v) for v in CCT[r]] for r in ("ann", "bob")], dtype=float)
+    expected = krippendorff.alpha(reliability_data=coded, level_of_measurement="nominal",
+                                  value_domain=list(range(len(labels))))
+    assert cct["alpha"] == pytest.approx(expected) and pair["alpha"] == pytest.approx(expected)
+    # a question without N/A is the same under both conventions
+    excluded = compute_agreement(fixture_frame(), None, resamples=50, seed=1)
+    assert result["questions"]["ER"]["pairs"] == excluded["questions"]["ER"]["pairs"]
+    assert excluded["questions"]["MITI_CCT"]["n_rated_pairs"] == 7
+    assert "N/A convention: category" in markdown_table(result)
+    assert "| MITI_CCT | 10 | 10 |" in markdown_table(result)
+
+
+def test_excluded_na_pairs_match_sklearn_on_the_scored_pairs(result: dict) -> None:
+    pair = result["questions"]["MITI_CCT"]["pairs"][0]
+    kept = [(a, b) for a, b in zip(CCT["ann"], CCT["bob"], strict=True) if "NA" not in (a, b)]
+    a, b = [x for x, _ in kept], [y for _, y in kept]
+    assert pair["n"] == len(kept) == 7
+    assert pair["kappa"] == pytest.approx(cohen_kappa_score(a, b, labels=["1", "2", "3", "4", "5"]))
+    assert pair["kappa_quadratic"] == pytest.approx(
+        cohen_kappa_score(a, b, labels=["1", "2", "3", "4", "5"], weights="quadratic"))
+
+
+def test_an_unknown_na_convention_is_an_error() -> None:
+    with pytest.raises(CarelensError, match="unknown N/A convention 'drop'"):
+        compute_agreement(fixture_frame(), None, na="drop")
+
+
+# --- AI share ------------------------------------------------------------------------------------
+
+SHARE = {"ann": "40", "bob": "75%"}
+
+
+def with_shares(frame: pd.DataFrame) -> pd.DataFrame:
+    rows = pd.DataFrame([{"item_id": "round-x", "rater_id": r, "question": "AI_SHARE", "value": v}
+                         for r, v in SHARE.items()])
+    return normalise(pd.concat([frame, rows], ignore_index=True), "fixture")
+
+
+def test_each_raters_ai_share_beside_the_true_share() -> None:
+    result = compute_agreement(with_shares(fixture_frame()), None, resamples=20)
+    true = 100 * SOURCE.count("ai") / len(SOURCE)
+    for rater, estimate in (("ann", 40.0), ("bob", 75.0)):
+        share = result["ai_share"][rater]
+        assert share["estimate_pct"] == estimate and share["true_pct"] == pytest.approx(true)
+        assert share["n_items"] == 10 and share["difference_pct"] == pytest.approx(estimate - true)
+        assert share["per_item_guesses_pct"] == pytest.approx(100 * GUESS[rater].count("ai") / 10)
+    assert result["n_items"] == 10 and "AI_SHARE" not in result["questions"]  # not an item
+    table = agreement_rows(result)
+    rows = table[table["section"] == "ai_share"].set_index("a")
+    assert rows.loc["bob", "estimate_pct"] == 75.0 and rows.loc["bob", "true_pct"] == pytest.approx(true)
+    assert "AI share, ann: estimate 40%, true 50% of 10 rated items" in markdown_table(result)
+
+
+def test_ai_share_true_share_counts_only_the_items_the_rater_rated() -> None:
+    frame = with_shares(fixture_frame())
+    frame = frame[~((frame["rater_id"] == "bob") & frame["item_id"].isin(ITEMS[:4]))]  # bob rated 6
+    share = compute_agreement(frame, None, resamples=20)["ai_share"]["bob"]
+    rated = SOURCE[4:]
+    assert share["n_items"] == 6 and share["true_pct"] == pytest.approx(100 * rated.count("ai") / 6)
+
+
+@pytest.mark.parametrize(("body", "message", "line"), [
+    ("item,rater,question,value\nr,a,AI_SHARE,101\n", "a percentage 0-100", 2),
+    ("item,rater,question,value\nr,a,AI_SHARE,lots\n", "a percentage 0-100", 2),
+    ("item,rater,question,value\nr,a,AI_SHARE,10\ns,a,AI_SHARE,20\n", "once-per-rater question twice", 2),
+])
+def test_bad_ai_share_names_file_and_line(tmp_path: Path, body: str, message: str, line: int) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text(body)
+    with pytest.raises(CarelensError, match=message) as info:
+        read_ratings_csv(path)
+    assert info.value.where == f"{path}:{line}"

@@ -1,7 +1,8 @@
 """End to end in Chromium: two raters at once, a server restart mid-round, the admin exporting.
 
 Uses Debian's Chromium (``$CARELENS_CHROMIUM``, default /usr/bin/chromium); the screenshot of a rating
-page goes to ``$CARELENS_REVIEW_SCREENSHOT`` (default: the test's tmp folder).
+page goes to ``$CARELENS_REVIEW_SCREENSHOT``, that of the last question (the AI share) to
+``$CARELENS_REVIEW_SHARE_SCREENSHOT`` (default: the test's tmp folder).
 """
 
 import asyncio
@@ -22,6 +23,7 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-f
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 # Keys for ER, IP, EX, cultivating, softening, partnership, then the AI guess.
 KEYS = {"ann": ["2", "1", "0", "3", "n", "4", "a"], "bob": ["1", "1", "2", "n", "2", "5", "p"]}
+SHARES = {"ann": "40", "bob": "70"}
 EXPECTED = {"ann": {"ER": "2", "IP": "1", "EX": "0", "MITI_CCT": "3", "MITI_SST": "NA",
                     "MITI_PARTNERSHIP": "4", "AI_GUESS": "ai"},
             "bob": {"ER": "1", "IP": "1", "EX": "2", "MITI_CCT": "NA", "MITI_SST": "2",
@@ -63,7 +65,19 @@ async def rater_session(browser: Browser, server: Server, rnd: Round, rater: str
     for position in items:
         await rate(page, rater, position, 6, comment=f"note by {rater} <i>{position}</i>" if position == 2
                    else None)
+    if items[-1] == 6:
+        await give_share(page, rater)
     await context.close()
+
+
+async def give_share(page: Page, rater: str) -> None:
+    """On the done page: the one question about the whole round, saved with its CSRF token."""
+    await expect(page.locator("h1")).to_have_text("One last question")
+    await page.fill("#AI_SHARE", SHARES[rater])
+    await page.click("#save-share")
+    await page.wait_for_url("**/done?saved=1")
+    await expect(page.locator("h1")).to_have_text("Thank you")
+    await expect(page.locator("#AI_SHARE")).to_have_value(SHARES[rater])
 
 
 # In CI (CI=true) a missing Chromium fails the test: `make test` installs it.
@@ -91,7 +105,13 @@ async def test_two_raters_restart_and_export(server: Server, review_round: Round
         for position in range(4, 7):
             await page.goto(f"{server.url}/item/{position}")
             await rate(page, "ann", position, 6)
-        await expect(page.locator("h1")).to_have_text("Thank you")
+        await expect(page.locator("h1")).to_have_text("One last question")
+        await page.fill("#AI_SHARE", "55")  # shown in the screenshot, then replaced
+        share_shot = Path(os.environ.get("CARELENS_REVIEW_SHARE_SCREENSHOT", tmp_path / "ai-share.png"))
+        await page.screenshot(path=str(share_shot))
+        assert share_shot.stat().st_size > 5_000
+        await page.fill("#AI_SHARE", "")
+        await give_share(page, "ann")
 
         # the screenshot: a rating page whose post had demographic mentions masked
         for position in range(1, 7):
@@ -114,14 +134,16 @@ async def test_two_raters_restart_and_export(server: Server, review_round: Round
         for rater, done in (("ann", "6 / 6"), ("bob", "6 / 6"), ("cat", "0 / 2")):
             await expect(page.locator(f"tr[data-rater={rater}]")).to_contain_text(done)
         await page.click("#export")
-        await expect(page.locator(".notice")).to_contain_text("Exported 86 answers from 2 raters")
+        await expect(page.locator(".notice")).to_contain_text("Exported 88 answers from 2 raters")
         await browser.close()
 
     assert errors == []
     ratings = review_round.run.read_table("ratings")
-    assert len(ratings) == 2 * 6 * len(REQUIRED) + 2
+    assert len(ratings) == 2 * 6 * len(REQUIRED) + 2 + 2
+    shares = ratings[ratings["question"] == "AI_SHARE"].set_index("rater_id")["value"].to_dict()
+    assert shares == SHARES
     for rater, expected in EXPECTED.items():
-        mine = ratings[(ratings["rater_id"] == rater) & (ratings["question"] != "COMMENT")]
+        mine = ratings[(ratings["rater_id"] == rater) & ~ratings["question"].isin(["COMMENT", "AI_SHARE"])]
         got = {q: sorted(v) for q, v in mine.groupby("question")["value"]}
         assert got == {q: [v] * 6 for q, v in expected.items()}
     comments = ratings[ratings["question"] == "COMMENT"].set_index("rater_id")["value"].to_dict()

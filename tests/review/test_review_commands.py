@@ -78,7 +78,7 @@ def test_create_add_rater_rate_export_and_agreement(tmp_path: Path) -> None:
     assert result["questions"]["MITI_CCT"]["na"]["total"] == 12
     assert {s["rater"] for s in result["scorer_validity"]["ER"]["scorers"]} == {"ann", "bob"}
     assert (run.path / "review" / "agreement.csv").exists()
-    assert "| ER | 6 | 0.00 |" in out
+    assert "| ER | 6 | 6 | 0.00 |" in out
     guess = result["ai_guess"]["ann"]
     assert guess["n"] == 6 and guess["accuracy"] == 0.5  # the draw is three AI and three people
 

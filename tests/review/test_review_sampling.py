@@ -37,15 +37,29 @@ def test_allocate_gives_leftovers_to_a_seeded_random_stratum() -> None:
     assert allocate(capacity, 3, np.random.default_rng(4)) == allocate(capacity, 3, np.random.default_rng(4))
 
 
-def test_draw_balances_sources_and_covers_strata(review_run: RunDir) -> None:
+def test_matched_draw_pairs_ai_and_human_replies_to_the_same_posts(review_run: RunDir) -> None:
     draw = draw_items(review_run, 6, seed=3)
+    items = draw.items
+    assert len(items) == 6 and items["source"].value_counts().to_dict() == {"ai": 3, "human": 3}
+    posts = {src: sorted(items.loc[items["source"] == src, "post_id"]) for src in ("ai", "human")}
+    assert posts["ai"] == posts["human"] and len(set(posts["ai"])) == 3  # three posts, one pair each
+    assert sum(s["drawn"] for s in draw.strata) == 6
+    for s in draw.strata:
+        assert s["drawn"] == ((items["source"] == s["source"]) & (items["condition"] == s["condition"])
+                              & (items["group"] == s["group"])).sum() <= s["available"]
+    assert draw.excluded == {"status_not_ok": 1, "empty_response": 1}
+    cued = int(items["group"].str.startswith("explicit").sum())
+    assert draw.blinding == {"post_shown": "original", "match": "posts", "cued_items_shown_original": cued}
+    assert items["item_id"].is_unique and items["response_id"].is_unique
+
+
+def test_unmatched_draw_balances_sources_and_covers_strata(review_run: RunDir) -> None:
+    draw = draw_items(review_run, 6, seed=3, match="none")
     items = draw.items
     assert len(items) == 6 and items["source"].value_counts().to_dict() == {"ai": 3, "human": 3}
     ai_strata = {(s["condition"], s["group"]) for s in draw.strata if s["source"] == "ai" and s["drawn"]}
     assert ai_strata == {("clinician", "unknown"), ("social_media", "unknown"),
                          ("social_media", "explicit:black/female/30")}
-    assert draw.excluded == {"status_not_ok": 1, "empty_response": 1}
-    assert items["item_id"].is_unique and items["response_id"].is_unique
 
 
 def test_draw_is_seeded(review_run: RunDir) -> None:
@@ -57,18 +71,22 @@ def test_draw_is_seeded(review_run: RunDir) -> None:
 
 
 def test_posts_are_masked_and_counted(review_run: RunDir) -> None:
-    items = draw_items(review_run, 20, seed=1).items
+    assert len(draw_items(review_run, 20, seed=1).items) == 8  # four posts, one peer reply each
+    items = draw_items(review_run, 20, seed=1, match="none").items
     assert len(items) == 13  # all that can be rated
     p1 = items[items["post_id"] == "p1"].iloc[0]
     assert "24F" not in p1["post_text"] and "[age][gender]" in p1["post_text"]
     assert "[nationality] student" in p1["post_text"] and XSS in p1["post_text"]
     assert (p1["masked_age"], p1["masked_gender"], p1["masked_nationality"]) == (1, 1, 1)
-    cued = items[items["group"].str.startswith("explicit")].iloc[0]
-    assert cued["post_text"].startswith("[[age], [ethnicity] [gender]] --")
+    cued = items[items["group"].str.startswith("explicit")].iloc[0]  # shown without its cue
+    assert cued["post_text"] == items[items["post_id"] == "p2"]["post_text"].iloc[0]
+    assert cued["post_text"].startswith("My anxiety") and cued["masked_age"] == 0
+    p3 = items[items["post_id"] == "p3"].iloc[0]  # a post's own cue-like prefix is masked like any text
+    assert p3["post_text"].startswith("[[age], [ethnicity] [gender]] --")
 
 
 def test_responder_filter(review_run: RunDir) -> None:
-    draw = draw_items(review_run, 20, seed=1, responders=["peer", "recorded:*"])
+    draw = draw_items(review_run, 20, seed=1, responders=["peer", "recorded:*"], match="none")
     assert set(draw.items["responder"]) == {"peer", "recorded:gpt-4"}
     assert draw.excluded["responder_not_selected"] == 5
 
@@ -89,7 +107,7 @@ def test_inferred_race_is_the_group_of_an_original_post(review_run: RunDir) -> N
     review_run.write_table("inferences", pd.DataFrame([
         {"variant_id": vid, "model": "m", "race": "Asian", "gender": None, "age": None, "explanation": "",
          "raw": "", "status": "ok"}]))
-    items = draw_items(review_run, 20, seed=1).items
+    items = draw_items(review_run, 20, seed=1, match="none").items
     assert set(items.loc[items["post_id"] == "p4", "group"]) == {"asian"}
 
 

@@ -15,7 +15,8 @@ from sqlalchemy import select
 from carelens.review.app import COOKIE, create_app
 from carelens.review.db import NotAssigned, accounts_t, answers_t, items_t
 
-ROUTES = [("GET", "/"), ("GET", "/item/1"), ("GET", "/done"), ("GET", "/admin"), ("GET", "/api/progress"),
+ROUTES = [("GET", "/"), ("GET", "/item/1"), ("GET", "/done"), ("POST", "/done"), ("GET", "/admin"),
+          ("GET", "/api/progress"),
           ("POST", "/api/answer"), ("POST", "/item/1"), ("POST", "/admin/export"), ("POST", "/admin/raters"),
           ("POST", "/signout"), ("GET", "/docs"), ("GET", "/openapi.json"), ("GET", "/nonexistent")]
 

@@ -58,7 +58,7 @@ def _counterfactual_rows(ctx: StageContext, posts: pd.DataFrame) -> list[dict[st
         for post_id, text in pairs:
             rows += explicit_variants(post_id, text, cells, config.explicit_templates)
     if "implicit" in config.cue_kinds:
-        bank = load_banks(config.cue_banks, lambda p: ctx.loaded.resolve(p))
+        bank = load_banks(config.cue_banks, ctx.input_file)
         missing = bank.missing(config.races, config.genders, bool(config.ages))
         if missing:
             raise CarelensError(f"no implicit cue in the cue banks for {missing}",

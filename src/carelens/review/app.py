@@ -6,6 +6,7 @@ are open. Raters reach only their own items, by position in their own order, and
 wrote a response nor other raters' answers. Every POST needs the account's CSRF token (form field
 ``csrf`` or header ``X-CSRF-Token``) and, when the browser sends one, a same-origin ``Origin``.
 Templates are autoescaped; the Content-Security-Policy allows scripts and styles from this server only.
+Once every item is rated, ``/done`` asks the one question per rater (the AI share), posted as a form.
 """
 
 import re
@@ -27,7 +28,7 @@ from carelens.review.db import Account, NotAssigned, ReviewDB
 from carelens.review.export import export_ratings
 from carelens.review.packets import rater_order
 from carelens.review.questions import AI_GUESS as AI_GUESS_Q
-from carelens.review.questions import EPITOME, MITI, QUESTIONS, REQUIRED
+from carelens.review.questions import AI_SHARE, EPITOME, MITI, QUESTIONS, REQUIRED
 from carelens.store import RunDir
 
 HERE = Path(__file__).parent
@@ -226,14 +227,37 @@ def create_app(db: ReviewDB, run_path: Path, *, secure_cookies: bool = False) ->
             return {"raters": db.progress()}
         done = db.completion(account.account_id)
         return {"complete": sum(n == len(REQUIRED) for n in done), "total": len(done),
-                "answered_per_item": done, "required": len(REQUIRED)}
+                "answered_per_item": done, "required": len(REQUIRED),
+                "ai_share_given": AI_SHARE.key in db.rater_answers(account.account_id)}
+
+    def done_context(account: Account) -> dict[str, Any]:
+        done = db.completion(account.account_id)
+        return {"completion": done, "required": len(REQUIRED), "total": len(done),
+                "complete": sum(n == len(REQUIRED) for n in done), "share_question": AI_SHARE,
+                "ai_share": db.rater_answers(account.account_id).get(AI_SHARE.key)}
 
     @app.get("/done")
-    def done_page(request: Request) -> Response:
+    def done_page(request: Request, saved: str = "") -> Response:
         account = rater(request)
-        done = db.completion(account.account_id)
-        return page(request, "done.html", completion=done, required=len(REQUIRED), total=len(done),
-                    complete=sum(n == len(REQUIRED) for n in done))
+        return page(request, "done.html", saved=saved == "1", **done_context(account))
+
+    def save_share(account: Account, value: str) -> None:
+        context = done_context(account)
+        if context["complete"] < context["total"]:
+            raise HTTPException(409, "Please rate every item before this last question.")
+        try:
+            db.save_rater_answer(account.account_id, AI_SHARE.key, value)
+        except ValueError:
+            raise HTTPException(400, "Please give a percentage from 0 to 100.") from None
+
+    @app.post("/done")
+    async def done_submit(request: Request) -> Response:
+        """The rater's one estimate of the share of AI responses (asked once all items are rated)."""
+        await check_csrf(request)
+        account = rater(request)
+        value = (await request.form()).get(AI_SHARE.key)
+        await run_in_threadpool(save_share, account, value if isinstance(value, str) else "")
+        return RedirectResponse("/done?saved=1", status_code=303)
 
     def admin_page(request: Request, **extra: Any) -> Response:
         return page(request, "admin.html", progress=db.progress(), n_items=len(db.item_ids()), **extra)

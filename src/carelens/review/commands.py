@@ -50,13 +50,21 @@ def create(
     responder: Annotated[list[str] | None, typer.Option(
         help="Only responders matching this pattern (fnmatch; repeatable), e.g. 'peer', 'recorded:*'.")]
     = None,
+    match: Annotated[str, typer.Option(
+        help="'posts': pair each AI item with a human reply to the same post, so the posts shown do not "
+             "differ by source (used when the round has both); 'none': draw each source on its own.")]
+    = "posts",
     db: DbOpt = None,
     base_url: BaseUrlOpt = DEFAULT_BASE,
 ) -> None:
-    """Draw a stratified sample of responses, mask the posts, and store the round."""
+    """Draw a stratified sample of responses, mask the posts, and store the round.
+
+    Every item shows its original post (a cued variant's cue is not shown), masked alike for AI and
+    human items; round.json records this under "blinding".
+    """
     try:
         rundir = RunDir(run)
-        draw = draw_items(rundir, size, seed, responder)
+        draw = draw_items(rundir, size, seed, responder, match)
         store = _db(run, db)
         info = {**draw.summary(), "seed": seed, "size": size, "responders": responder or [],
                 "database": store.safe_url, "created": now(),
@@ -67,10 +75,12 @@ def create(
     write_masking_table(run / "review" / "masking.csv")
     write_text_atomic(run / "review" / "round.json", json.dumps(info, indent=2))
     if len(draw.items) < size:
-        console.print(f"[yellow]only {len(draw.items)} responses could be rated (asked for {size})[/yellow]")
+        matched = draw.blinding["match"] == "posts"
+        why = " (matched on posts: pairs of one AI and one human reply to a post)" if matched else ""
+        console.print(f"[yellow]only {len(draw.items)} responses drawn (asked for {size}){why}[/yellow]")
     by_source = draw.items["source"].value_counts().to_dict()
     console.print(f"round {draw.round_id}: {len(draw.items)} items ({by_source}) in "
-                  f"{len(draw.strata)} strata; masked {info['masked']}")
+                  f"{len(draw.strata)} strata; masked {info['masked']}; blinding {draw.blinding}")
     console.print("Admin sign-in link (shown once; keep it private):")
     typer.echo(_link(base_url, token))
 
@@ -164,9 +174,15 @@ def agreement(
     out: Annotated[Path | None, typer.Option(help="Output folder (default RUN/review).")] = None,
     resamples: Annotated[int, typer.Option(help="Bootstrap resamples for alpha's CI.")] = 1000,
     seed: Annotated[int, typer.Option(help="Bootstrap seed.")] = 0,
+    na: Annotated[str, typer.Option(
+        "--na", help="N/A answers: 'exclude' leaves them out of every statistic; 'category' counts N/A as "
+                     "its own category (nominal kappa and alpha).")] = "exclude",
     db: DbOpt = None,
 ) -> None:
-    """Inter-rater agreement, AI-guess accuracy and the scorer against each clinician."""
+    """Inter-rater agreement, AI-guess accuracy, AI-share estimates and the scorer against each clinician.
+
+    Every table gives the number of rated pairs per question: the pairs of answers that entered it.
+    """
     from carelens.review.agreement import (
         compute_agreement,
         markdown_table,
@@ -174,8 +190,10 @@ def agreement(
         read_ratings_csv,
         write_agreement,
     )
+    from carelens.review.reliability import check_na
 
     try:
+        check_na(na)
         if run is None and (ratings is None or out is None):
             raise CarelensError("give a run directory, or --ratings CSV with --out DIR", where="RUN")
         rundir = RunDir(run) if run is not None else None
@@ -192,7 +210,7 @@ def agreement(
         if frame.empty:
             raise CarelensError("no answers to analyse", where=source)
         scores = rundir.read_table("scores") if rundir is not None and rundir.has_table("scores") else None
-        result = compute_agreement(frame, scores, source=source, resamples=resamples, seed=seed)
+        result = compute_agreement(frame, scores, source=source, resamples=resamples, seed=seed, na=na)
         target = out or (rundir.path / "review" if rundir else Path("."))
         paths = write_agreement(result, target)
     except CarelensError as exc:

@@ -6,6 +6,8 @@ SQLite in WAL mode under ``RUN/review/review.db`` by default; any SQLAlchemy URL
 Tokens are ``<account id>.<secret>``, the secret 256 random bits; only its SHA-256 is stored (a slow hash
 adds nothing against a 256-bit secret) and it is checked with a constant-time compare. Answers have a
 foreign key to the rater's assignment, so the database itself refuses answers to items not assigned.
+Questions asked once per rater (the AI share) live in ``rater_answers``; a round created before that
+table existed gets it when it is next opened by ``require_round`` or ``ratings``.
 """
 
 import hashlib
@@ -46,7 +48,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from carelens.errors import CarelensError
 from carelens.review.masking import CATEGORIES
-from carelens.review.questions import BY_KEY, REQUIRED
+from carelens.review.questions import BY_KEY, REQUIRED, percent
 from carelens.store import now
 
 ACCOUNT_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
@@ -91,6 +93,13 @@ answers_t = Table(
     Column("value", Text, nullable=False),
     Column("time", String(32), nullable=False),
     ForeignKeyConstraint(["rater_id", "item_id"], ["assignments.rater_id", "assignments.item_id"]),
+)
+rater_answers_t = Table(
+    "rater_answers", metadata,
+    Column("rater_id", String(40), ForeignKey("accounts.account_id"), primary_key=True),
+    Column("question", String(32), primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("time", String(32), nullable=False),
 )
 
 
@@ -176,6 +185,10 @@ class ReviewDB:
         if not self.has_round():
             raise CarelensError("no review round in this database (run 'carelens review create' first)",
                                 where=self.safe_url)
+        self._add_missing_tables()
+
+    def _add_missing_tables(self) -> None:
+        metadata.create_all(self.engine, tables=[rater_answers_t])  # checks first: a no-op when present
 
     def create_round(self, items: pd.DataFrame, info: dict[str, Any]) -> str:
         """Store the items and round info; return the admin's token. Refuses if a round exists."""
@@ -303,6 +316,8 @@ class ReviewDB:
         spec = BY_KEY.get(question)
         if spec is None:
             raise ValueError(f"unknown question '{question}'")
+        if spec.per_rater:
+            raise ValueError(f"{question} is asked once per rater, not per item")
         if not spec.valid(value):
             raise ValueError(f"'{value[:40]}' is not an answer to {question}")
         with self._tx() as conn:
@@ -314,6 +329,28 @@ class ReviewDB:
             conn.execute(delete(answers_t).where(*(answers_t.c[k] == v for k, v in key.items())))
             if value.strip():
                 conn.execute(insert(answers_t).values(**key, value=value, time=now()))
+
+    def save_rater_answer(self, rater_id: str, question: str, value: str) -> None:
+        """Store (or replace) a rater's answer to a question asked once per rater.
+
+        Raises ``ValueError`` for an unknown or per-item question or an invalid value.
+        """
+        spec = BY_KEY.get(question)
+        if spec is None or not spec.per_rater:
+            raise ValueError(f"'{question[:40]}' is not a question asked once per rater")
+        canonical = percent(value) if spec.kind == "percent" else value
+        if canonical is None or not spec.valid(canonical):
+            raise ValueError(f"'{value[:40]}' is not an answer to {question}")
+        with self._tx() as conn:
+            key = {"rater_id": rater_id, "question": question}
+            conn.execute(delete(rater_answers_t).where(*(rater_answers_t.c[k] == v for k, v in key.items())))
+            conn.execute(insert(rater_answers_t).values(**key, value=canonical, time=now()))
+
+    def rater_answers(self, rater_id: str) -> dict[str, str]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(rater_answers_t.c.question, rater_answers_t.c.value).where(
+                rater_answers_t.c.rater_id == rater_id)).all()
+        return {q: v for q, v in rows}
 
     def completion(self, rater_id: str) -> list[int]:
         """Per position (1-based order), how many required questions are answered."""
@@ -334,21 +371,32 @@ class ReviewDB:
         with self.engine.connect() as conn:
             last = dict(conn.execute(select(answers_t.c.rater_id, func.max(answers_t.c.time))
                                      .group_by(answers_t.c.rater_id)).all())
+            shared = set(conn.execute(select(rater_answers_t.c.rater_id).where(
+                rater_answers_t.c.question == "AI_SHARE")).scalars())
         for rater in self.raters():
             done = self.completion(rater.account_id)
             out.append({"rater_id": rater.account_id, "name": rater.name, "items": len(done),
                         "complete": sum(n == len(REQUIRED) for n in done),
                         "started": sum(0 < n < len(REQUIRED) for n in done),
+                        "ai_share_given": rater.account_id in shared,
                         "last_saved": last.get(rater.account_id) or ""})
         return out
 
     def ratings(self) -> pd.DataFrame:
-        """Every answer in the ``ratings`` table's columns, plus response_id and source of the item."""
+        """Every answer in the ``ratings`` table's columns, plus response_id and source of the item.
+
+        A once-per-rater answer (AI_SHARE) has the round id as its item id and no response_id or source.
+        """
+        self._add_missing_tables()
         query = (select(answers_t.c.item_id, answers_t.c.rater_id, answers_t.c.question, answers_t.c.value,
                         answers_t.c.time, items_t.c.response_id, items_t.c.source)
                  .join(items_t, items_t.c.item_id == answers_t.c.item_id)
                  .order_by(answers_t.c.rater_id, answers_t.c.item_id, answers_t.c.question))
+        per_rater = select(rater_answers_t).order_by(rater_answers_t.c.rater_id, rater_answers_t.c.question)
+        round_id = self.meta("round_id")
         with self.engine.connect() as conn:
-            rows = conn.execute(query).all()
+            rows = [tuple(r) for r in conn.execute(query).all()]
+            rows += [(round_id, r.rater_id, r.question, r.value, r.time, None, None)
+                     for r in conn.execute(per_rater).all()]
         columns = ["item_id", "rater_id", "question", "value", "time", "response_id", "source"]
-        return pd.DataFrame([tuple(r) for r in rows], columns=columns).astype("string")
+        return pd.DataFrame(rows, columns=columns).astype("string")

@@ -1,9 +1,14 @@
-"""What a clinician answers about each response: EPITOME, MITI globals, the AI guess, a comment.
+"""What a clinician answers: per response EPITOME, MITI globals, the AI guess and a comment; once per
+rater the share of AI responses (``AI_SHARE``).
 
 EPITOME (Sharma et al., EMNLP 2020) rates three empathy mechanisms 0 = none, 1 = weak, 2 = strong.
 The MITI 4.2.1 globals (Moyers et al. 2014) rate the response 1-5; cultivating change talk and softening
 sustain talk may be N/A when the seeker voices no change or sustain talk. Anchors are condensed from
 the MITI manual with "clinician" read as "responder" and "client" as "seeker".
+
+The per-item AI guess (``AI_GUESS``) and the rater's single estimate of the share of AI responses
+among those they rated (``AI_SHARE``, a percentage 0-100, as the paper asked it) are both kept: the
+first gives accuracy per item, the second the rater's overall impression.
 
 The keys below are the ``question`` values of the ``ratings`` table; ``NA`` is the stored N/A.
 """
@@ -20,7 +25,7 @@ class Question:
     key: str
     short: str  # the badge shown beside the label
     label: str
-    kind: str  # "ordinal", "nominal" or "text"
+    kind: str  # "ordinal", "nominal", "percent" (a number 0-100) or "text"
     levels: tuple[str, ...] = ()
     level_labels: dict[str, str] = field(default_factory=dict)
     allows_na: bool = False
@@ -28,6 +33,7 @@ class Question:
     definition: str = ""
     anchors: dict[str, str] = field(default_factory=dict)
     examples: dict[str, str] = field(default_factory=dict)
+    per_rater: bool = False  # asked once per rater for the whole round, not per item
 
     @property
     def choices(self) -> tuple[str, ...]:
@@ -37,7 +43,19 @@ class Question:
     def valid(self, value: str) -> bool:
         if self.kind == "text":
             return len(value) <= COMMENT_MAX
+        if self.kind == "percent":
+            return percent(value) is not None
         return value in self.choices
+
+
+def percent(value: str) -> str | None:
+    """A percentage 0-100 in canonical form ("40", "37.5"; "40.0" and "40%" are read as "40"), else None."""
+    text = value.strip().removesuffix("%").strip()
+    try:
+        number = float(text)
+    except ValueError:
+        return None
+    return f"{number:g}" if 0 <= number <= 100 and len(text) <= 12 else None
 
 
 COMMENT_MAX = 5000
@@ -129,7 +147,14 @@ AI_GUESS = Question(
 
 COMMENT = Question(key="COMMENT", short="NOTE", label="Comment (optional)", kind="text", required=False)
 
-QUESTIONS: tuple[Question, ...] = (*EPITOME, *MITI, AI_GUESS, COMMENT)
-BY_KEY: dict[str, Question] = {q.key: q for q in QUESTIONS}
+AI_SHARE = Question(
+    key="AI_SHARE", short="AI %", label="Of all the responses you rated, what percentage do you think "
+                                        "were written by AI?", kind="percent", per_rater=True,
+    definition="One estimate for the whole round, from 0 to 100 percent.",
+)
+
+QUESTIONS: tuple[Question, ...] = (*EPITOME, *MITI, AI_GUESS, COMMENT)  # asked of every item
+RATER_QUESTIONS: tuple[Question, ...] = (AI_SHARE,)  # asked once per rater
+BY_KEY: dict[str, Question] = {q.key: q for q in (*QUESTIONS, *RATER_QUESTIONS)}
 REQUIRED: tuple[str, ...] = tuple(q.key for q in QUESTIONS if q.required)
 MECHANISMS: tuple[str, ...] = tuple(q.key for q in EPITOME)
