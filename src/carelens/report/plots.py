@@ -116,7 +116,15 @@ def forest(rows: pd.DataFrame, title: str, colours: GroupColours, xlabel: str) -
             note = "% undefined (reference mean 0)"
             if pd.notna(raw):
                 note += f"; Δ = {float(raw):+.3f}"
-            axis.text(0, yi, "  " + note, va="center", fontsize=8, color="#333333")
+            axis.text(
+                0,
+                yi,
+                note,
+                va="center",
+                fontsize=8,
+                color="#333333",
+                bbox={"facecolor": "white", "edgecolor": "#999999", "pad": 1.5, "linewidth": 0.5},
+            )
             continue
         if pd.notna(low) and pd.notna(high):
             axis.plot([low, high], [yi, yi], color=colour, linewidth=1.8)
