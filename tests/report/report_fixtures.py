@@ -46,7 +46,8 @@ examples_per_group = 1
 CONDITIONS = ("social_media", "mental_health_forum", "forum_with_demographics")
 GROUP_OF = {f"p{i:02d}": ("black" if i <= 4 else "white") for i in range(1, 9)}
 METRICS = ("empathy_ER", "empathy_IP")
-EVIDENCE = "I am so sorry you are carrying this."
+# The empathy scorer's evidence: ER quotes the reply's last sentence, IP names the rule that decided it.
+RULE = "rule: no question to the poster"
 PLAN: dict[str, Any] = {
     "design": "none",
     "group_source": "responses.meta 'paper_race'",
@@ -171,9 +172,9 @@ def _scores(responses: pd.DataFrame, fx: Fixture) -> pd.DataFrame:
             "scorer": "empathy",
             "metric": metric,
             "value": float(rng.integers(0, 3)),
-            "evidence": EVIDENCE if metric == "empathy_ER" else "",
+            "evidence": text.split(": ", 1)[-1] if metric == "empathy_ER" else RULE,
         }
-        for rid in ok["response_id"]
+        for rid, text in zip(ok["response_id"], ok["text"], strict=True)
         for metric in METRICS
     ]
     frame = pd.DataFrame(rows)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from report_fixtures import EVIDENCE, PLAN, VERDICT_ROWS, RunFactory
+from report_fixtures import PLAN, RULE, VERDICT_ROWS, RunFactory
 
 from carelens.report import plots
 from carelens.report import stage as report_stage
@@ -197,7 +197,10 @@ def test_examples_show_scores_and_evidence(report_run: RunFactory) -> None:
     examples = html.split('id="examples"')[1].split("</section>")[0]
     assert examples.count('class="example"') == 4  # one per group and responder
     assert examples.count("<b>empathy_ER ") == 4 and examples.count("<b>empathy_IP ") == 4
-    assert examples.count(f"evidence: <q>{EVIDENCE}</q>") == 4
+    # a sentence of the reply is quoted; any other basis (a rule, a source column) is named, not quoted
+    quotes = re.findall(r"evidence: <q>([^<]+)</q>", examples)
+    assert sorted(quotes) == ["hang in there."] * 2 + ["that sounds exhausting."] * 2
+    assert examples.count(f"from {RULE}") == 4 and f"<q>{RULE}" not in examples
 
 
 def test_examples_without_an_evidence_column_show_scores_only(report_run: RunFactory) -> None:

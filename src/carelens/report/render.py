@@ -935,9 +935,12 @@ def examples(inputs: ReportInputs, empathy: list[str], labels: Labels) -> list[d
         for row in chosen.itertuples():
             shown = variant_text.get(row.variant_id)
             shown = shown if isinstance(shown, str) else post_text.get(row.post_id, "")
-            found = sorted(
-                by_response.get(str(row.response_id), []), key=lambda s: empathy.index(s["metric"])
-            )
+            found = [
+                _quoted(score, str(row.text))
+                for score in sorted(
+                    by_response.get(str(row.response_id), []), key=lambda s: empathy.index(s["metric"])
+                )
+            ]
             out.append(
                 {
                     "group": f"{_stratum(stratum) + ': ' if _stratum(stratum) else ''}{group}",
@@ -949,6 +952,14 @@ def examples(inputs: ReportInputs, empathy: list[str], labels: Labels) -> list[d
                 }
             )
     return out
+
+
+def _quoted(score: dict[str, Any], reply: str) -> dict[str, Any]:
+    """A score with its evidence split into sentences quoted from the reply and any other basis (a rule,
+    or the source column of a recorded score)."""
+    lines = score["evidence"]
+    quotes = [line for line in lines if line in reply]
+    return score | {"quotes": quotes, "basis": [line for line in lines if line not in quotes]}
 
 
 def _clip(text: str, limit: int) -> str:
