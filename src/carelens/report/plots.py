@@ -1,8 +1,8 @@
-"""The report's figures as PNG bytes (matplotlib, Agg backend): the paper's group x condition plots of
-empathy, and forest plots of gaps with their confidence intervals.
+"""The report's figures as PNG bytes (matplotlib, Agg backend), drawn from the analysis tables.
 
-A metric on a few levels (EPITOME's 0/1/2) makes box plots collapse onto the levels, so such metrics
-are drawn as means with 95% t intervals; others as box plots with their means marked.
+One colour meaning per report: colour is the group, in every figure, from one mapping (``GroupColours``).
+Significance is shown by the marker's fill (filled: significant after correction; open: not), never by
+colour. Intervals are drawn as the tables give them and clipped to the metric's scale.
 """
 
 import io
@@ -16,11 +16,32 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
-from scipy import stats  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
 
-PALETTE = ("#3366aa", "#dd7733", "#33aa77", "#aa3377", "#77aadd", "#bbbb33", "#994455", "#555555")
-SIGNIFICANT, NOT_SIGNIFICANT = "#c0392b", "#6c7a89"
-FEW_LEVELS = 5
+# Colour-blind-safe hues that stay clear of the verdict colours (green, amber, red, purple, grey).
+PALETTE = ("#0072B2", "#CC79A7", "#117777", "#56B4E9", "#332288", "#88CCEE", "#444444", "#AA9944")
+Scale = tuple[float, float] | None
+
+
+class GroupColours:
+    """The colour of each group, fixed for the whole report (reference group first)."""
+
+    def __init__(self, groups: Sequence[str]) -> None:
+        self.order = list(dict.fromkeys(str(g) for g in groups))
+        self.colours = {g: PALETTE[i % len(PALETTE)] for i, g in enumerate(self.order)}
+
+    def __call__(self, group: str) -> str:
+        if group not in self.colours:
+            self.order.append(group)
+            self.colours[group] = PALETTE[(len(self.order) - 1) % len(PALETTE)]
+        return self.colours[group]
+
+
+def clip(low: float, high: float, scale: Scale) -> tuple[float, float]:
+    """An interval clipped to the metric's scale (a 0-2 metric's mean interval never goes below 0)."""
+    if scale is None:
+        return low, high
+    return float(np.clip(low, *scale)), float(np.clip(high, *scale))
 
 
 def _png(figure: Figure) -> bytes:
@@ -30,121 +51,107 @@ def _png(figure: Figure) -> bytes:
     return buffer.getvalue()
 
 
-def unit_values(frame: pd.DataFrame, aggregate: str) -> np.ndarray:
-    """The values a figure shows: post means or single replies."""
-    values = frame.groupby("post_id")["value"].mean() if aggregate == "post" else frame["value"]
-    return values.to_numpy(float)
-
-
-def is_discrete(values: pd.Series) -> bool:
-    """True for a metric on a few levels (e.g. 0/1/2), whose box plots would collapse."""
-    return values.nunique() <= FEW_LEVELS
-
-
-def _mean_ci(values: np.ndarray) -> tuple[float, float]:
-    mean = float(np.mean(values))
-    if len(values) < 2 or np.std(values) == 0:
-        return mean, 0.0
-    return mean, float(stats.t.ppf(0.975, len(values) - 1) * stats.sem(values))
-
-
 def _axes_labels(axis: Axes, labels: list[str]) -> None:
-    tilt = (
-        len(labels) > 4 or max(len(line) for label in labels for line in label.split("\n")) * len(labels) > 70
-    )
+    longest = max((len(line) for label in labels for line in label.split("\n")), default=0)
+    tilt = longest * len(labels) > 60
     axis.set_xticks(
         range(len(labels)), labels, rotation=25 if tilt else 0, ha="right" if tilt else "center", fontsize=9
     )
 
 
-def group_plot(
-    frame: pd.DataFrame,
+def means_plot(
+    cells: pd.DataFrame,
     x: str,
-    hue: str,
+    x_order: Sequence[str],
+    colours: GroupColours,
     title: str,
     ylabel: str,
-    aggregate: str,
-    x_order: Sequence[str] | None = None,
+    scale: Scale,
 ) -> bytes:
-    """``value`` per ``x`` level with one element per ``hue`` level side by side: box plots (means as
-    diamonds), or means with 95% CIs when the metric has few levels."""
-    xs = list(x_order) if x_order else sorted(frame[x].unique())
-    hues = sorted(frame[hue].unique())
-    discrete = is_discrete(frame["value"])
-    width = 0.8 / max(1, len(hues))
-    figure, axis = plt.subplots(figsize=(max(6.0, 1.1 * len(xs) * max(1, len(hues)) ** 0.5 + 2), 4.2))
-    for j, level in enumerate(hues):
-        colour = PALETTE[j % len(PALETTE)]
-        offset = (j - (len(hues) - 1) / 2) * width
-        subsets = [
-            (i + offset, frame[(frame[x] == group) & (frame[hue] == level)]) for i, group in enumerate(xs)
-        ]
-        positions = [p for p, subset in subsets if len(subset)]
-        data = [unit_values(subset, aggregate) for _, subset in subsets if len(subset)]
-        if not data:
-            continue
-        if discrete:
-            means, errors = zip(*(_mean_ci(v) for v in data), strict=True)
-            axis.bar(
-                positions,
-                means,
-                width=width * 0.85,
-                color=colour,
-                alpha=0.8,
-                yerr=errors,
-                capsize=3,
-                error_kw={"elinewidth": 1},
-            )
-        else:
-            parts = axis.boxplot(
-                data,
-                positions=positions,
-                widths=width * 0.85,
-                patch_artist=True,
-                showmeans=True,
-                meanprops={
-                    "marker": "D",
-                    "markerfacecolor": "white",
-                    "markeredgecolor": "black",
-                    "markersize": 5,
-                },
-                medianprops={"color": "black"},
-                flierprops={"markersize": 3, "alpha": 0.5},
-            )
-            for box in parts["boxes"]:
-                box.set_facecolor(colour)
-                box.set_alpha(0.75)
-        axis.plot([], [], "s", color=colour, label=str(level))
-    _axes_labels(axis, [str(v) for v in xs])
+    """One mean per ``x`` level and group (``mean``, ``ci_low``, ``ci_high``, ``group`` columns), side by
+    side, each with its interval as a line, clipped to ``scale``."""
+    groups = [g for g in colours.order if g in set(cells["group"])]
+    groups += sorted(set(cells["group"]) - set(groups))
+    width = 0.7 / max(1, len(groups))
+    figure, axis = plt.subplots(figsize=(max(6.5, 1.0 * len(x_order) * max(1, len(groups)) ** 0.5 + 2), 4.0))
+    for j, group in enumerate(groups):
+        colour = colours(group)
+        offset = (j - (len(groups) - 1) / 2) * width
+        rows = cells[cells["group"] == group]
+        for i, level in enumerate(x_order):
+            row = rows[rows[x] == level]
+            if row.empty or pd.isna(row["mean"].iloc[0]):
+                continue
+            mean, low, high = (float(row[c].iloc[0]) for c in ("mean", "ci_low", "ci_high"))
+            if np.isfinite(low) and np.isfinite(high):
+                low, high = clip(low, high, scale)
+                axis.plot([i + offset, i + offset], [low, high], color=colour, linewidth=2)
+            axis.plot(i + offset, mean, "o", color=colour, markersize=6)
+        axis.plot([], [], "o-", color=colour, label=group)
+    _axes_labels(axis, list(x_order))
+    axis.set_xlim(-0.6, len(x_order) - 0.4)
+    if scale is not None:
+        pad = 0.04 * (scale[1] - scale[0])
+        axis.set_ylim(scale[0] - pad, scale[1] + pad)
     axis.set_title(title, fontsize=11)
-    axis.set_ylabel(f"mean {ylabel} (95% CI)" if discrete else ylabel)
+    axis.set_ylabel(ylabel)
     axis.grid(axis="y", alpha=0.3)
-    if len(hues) > 1:
-        axis.legend(title=hue, fontsize=8, title_fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    axis.legend(title="group", fontsize=8, title_fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     return _png(figure)
 
 
-def forest(
-    rows: pd.DataFrame, title: str, xlabel: str = "% difference from the reference (bootstrap CI)"
-) -> bytes:
-    """One line per comparison (``label``): the % gap and its CI, red where significant after correction."""
+def forest(rows: pd.DataFrame, title: str, colours: GroupColours, xlabel: str) -> bytes:
+    """One line per comparison (``label``): the % gap and its CI in the group's colour; filled marker
+    where significant after correction, open where not; an undefined % gap is written out."""
     rows = rows.reset_index(drop=True)
-    height = max(2.2, 0.28 * len(rows) + 1.2)
-    figure, axis = plt.subplots(figsize=(8.5, height))
+    height = max(2.2, 0.3 * len(rows) + 1.3)
+    figure, axis = plt.subplots(figsize=(9.0, height))
     y = np.arange(len(rows))[::-1]
     for yi, (_, row) in zip(y, rows.iterrows(), strict=True):
-        colour = SIGNIFICANT if row.get("significant") is True else NOT_SIGNIFICANT
+        colour = colours(str(row["group"]))
+        significant = bool(row["significant"]) if pd.notna(row.get("significant")) else False
         low, high = row.get("pct_ci_low"), row.get("pct_ci_high")
+        if pd.isna(row["pct_diff"]):
+            raw = row.get("estimate")
+            note = "% undefined (reference mean 0)"
+            if pd.notna(raw):
+                note += f"; Δ = {float(raw):+.3f}"
+            axis.text(
+                0,
+                yi,
+                note,
+                va="center",
+                fontsize=8,
+                color="#333333",
+                bbox={"facecolor": "white", "edgecolor": "#999999", "pad": 1.5, "linewidth": 0.5},
+            )
+            continue
         if pd.notna(low) and pd.notna(high):
-            axis.plot([low, high], [yi, yi], color=colour, linewidth=1.6)
-        if pd.notna(row["pct_diff"]):
-            axis.plot(row["pct_diff"], yi, "o", color=colour, markersize=5)
+            axis.plot([low, high], [yi, yi], color=colour, linewidth=1.8)
+        axis.plot(
+            row["pct_diff"],
+            yi,
+            "o",
+            markersize=7,
+            markeredgecolor=colour,
+            markerfacecolor=colour if significant else "white",
+            markeredgewidth=1.6,
+        )
     axis.axvline(0, color="black", linewidth=0.8)
     axis.set_yticks(y, rows["label"].tolist(), fontsize=8)
     axis.set_xlabel(xlabel)
     axis.set_title(title, fontsize=11)
     axis.grid(axis="x", alpha=0.3)
-    axis.plot([], [], "o-", color=SIGNIFICANT, label="significant (corrected)")
-    axis.plot([], [], "o-", color=NOT_SIGNIFICANT, label="not significant")
-    axis.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    handles = [
+        Line2D([], [], marker="o", color=colours(g), linewidth=1.8, label=g)
+        for g in colours.order
+        if g in set(rows["group"].astype(str))
+    ]
+    handles += [
+        Line2D([], [], marker="o", linestyle="", color="black", label="significant (corrected)"),
+        Line2D(
+            [], [], marker="o", linestyle="", color="black", markerfacecolor="white", label="not significant"
+        ),
+    ]
+    axis.legend(handles=handles, fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     return _png(figure)

@@ -1,7 +1,7 @@
-"""The report stage: writes report.html, figures/*.png, findings.csv and findings.parquet into the run.
+"""The report stage: writes report.html, figures/*.png, comparisons.csv and verdicts.csv into the run.
 
-Everything is rendered in memory first and written with atomic renames, so a failure leaves the run's
-earlier report untouched.
+It reads tables and the manifest only (``TABLES``). Everything is rendered in memory first and written
+with atomic renames, so a failure leaves the run's earlier report untouched.
 """
 
 import json
@@ -14,17 +14,31 @@ import pandas as pd
 
 from carelens.errors import CarelensError
 from carelens.report.render import Figure, ReportInputs, build_page
-from carelens.store import RunDir, atomic_path, write_text_atomic
+from carelens.store import RunDir, write_text_atomic
 from carelens.study import StageContext
-from carelens.tables import empty_table
 
-TABLES = ("posts", "variants", "inferences", "responses", "scores", "findings")
+TABLES = (
+    "posts",
+    "variants",
+    "responses",
+    "scores",
+    "assignments",
+    "descriptives",
+    "comparisons",
+    "models",
+    "verdicts",
+    "manipulation",
+    "crisis",
+)
+# Tables a run may lack: a study that scored nothing, ran no probe or no safety scorer.
+OPTIONAL = ("scores", "manipulation", "crisis")
+CSV_TABLES = ("comparisons", "verdicts")
 AGREEMENT = Path("review") / "agreement.json"
 
 
-def _read(run: RunDir, name: str) -> pd.DataFrame:
-    if name in ("inferences", "scores") and not run.has_table(name):
-        return empty_table(name)
+def _read(run: RunDir, name: str) -> pd.DataFrame | None:
+    if name in OPTIONAL and not run.has_table(name):
+        return None
     return run.read_table(name)
 
 
@@ -61,13 +75,11 @@ def _write_figures(run: RunDir, figures: list[Figure]) -> None:
 def write_report(run: RunDir, inputs: ReportInputs) -> Path:
     """Render and write the report files of a run; returns the report's path."""
     html, figures = build_page(inputs)
-    findings = inputs.findings
-    csv_text = findings.to_csv(index=False)
+    csv_texts = {name: inputs.table(name).to_csv(index=False) for name in CSV_TABLES}
     run.path.mkdir(parents=True, exist_ok=True)
     _write_figures(run, figures)
-    with atomic_path(run.path / "findings.parquet") as tmp:
-        findings.to_parquet(tmp, index=False)
-    write_text_atomic(run.path / "findings.csv", csv_text)
+    for name, text in csv_texts.items():
+        write_text_atomic(run.path / f"{name}.csv", text)
     write_text_atomic(run.path / "report.html", html)
     return run.path / "report.html"
 
