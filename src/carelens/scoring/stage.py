@@ -175,6 +175,7 @@ def score(ctx: StageContext) -> dict[str, pd.DataFrame]:
             if getattr(scorer, "notes", None):
                 ctx.notes[f"{registered}_outcomes"] = scorer.notes  # type: ignore[attr-defined]
             if isinstance(scorer, EmpathyScorer):
+                ctx.depends_on(scorer.card_path)  # a retrained model re-scores the run
                 ctx.notes["empathy"] = {
                     "variant": scorer.card["variant"],
                     "model": scorer.name,
