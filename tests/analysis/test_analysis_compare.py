@@ -96,7 +96,10 @@ def test_paired_group_gap_uses_post_means_and_reports_them() -> None:
     diff = cued - control
     assert t_row["effect"] == pytest.approx(diff.mean() / diff.std(ddof=1))
     assert (t_row["n_posts"], t_row["n_responses"], t_row["ref_n_responses"], bool(t_row["paired"])) == (
-        5, 10, 10, True
+        5,
+        10,
+        10,
+        True,
     )
     assert bool(t_row["primary"]) and not bool(rows.loc["wilcoxon", "primary"])
     assert rows.loc["wilcoxon", "effect_name"] == "rank_biserial"
@@ -232,7 +235,9 @@ def test_correction_families_per_kind() -> None:
             expected = multipletests(rows["p"].to_numpy(float), method=correction)[1]
             assert rows["p_adj"].to_numpy(float) == pytest.approx(expected)
             assert set(rows["family_size"]) == {len(rows)}
-            assert set(rows["family"]) == {f"every primary post-level test of kind {kind} ({len(rows)} tests)"}
+            assert set(rows["family"]) == {
+                f"every primary post-level test of kind {kind} ({len(rows)} tests)"
+            }
 
 
 def test_conditions_and_peers_are_compared_on_the_same_posts() -> None:

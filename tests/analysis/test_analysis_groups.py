@@ -6,7 +6,6 @@ import pandas as pd
 import pytest
 
 from carelens.analysis import groups
-
 from carelens.analysis.settings import AnalysisConfig
 from carelens.demographics.settings import DemographicsConfig
 from carelens.ids import original_variant_id

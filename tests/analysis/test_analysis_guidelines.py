@@ -4,8 +4,8 @@ import pandas as pd
 import pytest
 
 from carelens.analysis import groups
-from carelens.analysis.results import analyse
 from carelens.analysis.guidelines import empathy_metrics
+from carelens.analysis.results import analyse
 from carelens.analysis.settings import AnalysisConfig, GuidelineConfig
 from carelens.analysis.synthetic import Synthetic, tables
 from carelens.demographics.settings import DemographicsConfig

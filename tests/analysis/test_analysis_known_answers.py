@@ -42,9 +42,17 @@ def _observational_run(
                 rid = f"r-{pid}-{k}"
                 status = statuses[group][i][k] if statuses else "ok"
                 responses.append(
-                    {"response_id": rid, "variant_id": original_variant_id(pid), "post_id": pid,
-                     "responder": "openai:m", "condition": "forum", "sample": k, "text": "x",
-                     "status": status, "meta": json.dumps({"grp": group})}
+                    {
+                        "response_id": rid,
+                        "variant_id": original_variant_id(pid),
+                        "post_id": pid,
+                        "responder": "openai:m",
+                        "condition": "forum",
+                        "sample": k,
+                        "text": "x",
+                        "status": status,
+                        "meta": json.dumps({"grp": group}),
+                    }
                 )
                 if status == "ok":
                     scores.append({"response_id": rid, "scorer": "s", "metric": "ER", "value": value})
@@ -52,12 +60,16 @@ def _observational_run(
         "variants": empty_table("variants"),
         "inferences": empty_table("inferences"),
         "responses": conform("responses", pd.DataFrame(responses)),
-        "scores": conform("scores", pd.DataFrame(scores, columns=["response_id", "scorer", "metric", "value"])),
+        "scores": conform(
+            "scores", pd.DataFrame(scores, columns=["response_id", "scorer", "metric", "value"])
+        ),
     }
 
 
 def _run(
-    t: dict[str, pd.DataFrame], config: AnalysisConfig, demographics: DemographicsConfig = NO_DESIGN,
+    t: dict[str, pd.DataFrame],
+    config: AnalysisConfig,
+    demographics: DemographicsConfig = NO_DESIGN,
     conditions: tuple[str, ...] = ("forum",),
 ) -> dict[str, pd.DataFrame]:
     data = groups.build(t["responses"], t["variants"], t["inferences"], t["scores"], demographics, config, 7)
@@ -132,8 +144,9 @@ def test_refusal_rates_are_paired_in_a_paired_design() -> None:
 
 
 def test_holm_spans_every_primary_test_of_the_study() -> None:
-    spec = Synthetic(posts=25, gaps={"black/female": -0.3}, conditions=("a", "b"), metrics=("ER", "IP"),
-                     peer_replies=1)
+    spec = Synthetic(
+        posts=25, gaps={"black/female": -0.3}, conditions=("a", "b"), metrics=("ER", "IP"), peer_replies=1
+    )
     t = tables(spec)
     demographics = DemographicsConfig(design="counterfactual", races=["black", "white"], genders=["female"])
     out = _run(t, AnalysisConfig(bootstrap=0, permutations=99), demographics, ("a", "b"))["comparisons"]
@@ -166,22 +179,34 @@ def test_wilcoxon_reports_the_matched_pairs_rank_biserial() -> None:
 
 
 def test_every_effect_interval_contains_its_estimate() -> None:
-    spec = Synthetic(posts=40, gaps={"black/female": -0.25, "white/female": 0.1}, samples=3, peer_replies=2,
-                     metrics=("ER", "EX"))
+    spec = Synthetic(
+        posts=40,
+        gaps={"black/female": -0.25, "white/female": 0.1},
+        samples=3,
+        peer_replies=2,
+        metrics=("ER", "EX"),
+    )
     demographics = DemographicsConfig(design="counterfactual", races=["black", "white"], genders=["female"])
     out = _run(tables(spec), AnalysisConfig(bootstrap=500, permutations=99), demographics)["comparisons"]
     rows = out[out["ci_low"].notna()]
     assert len(rows) >= 18
     assert ((rows["ci_low"] <= rows["effect"] + 1e-9) & (rows["effect"] <= rows["ci_high"] + 1e-9)).all()
-    expected = {"paired_t": "cohens_dz", "wilcoxon": "rank_biserial", "permutation": "cohens_dz",
-                "welch_t": "hedges_g", "mann_whitney": "cliffs_delta", "student_t": "hedges_g"}
+    expected = {
+        "paired_t": "cohens_dz",
+        "wilcoxon": "rank_biserial",
+        "permutation": "cohens_dz",
+        "welch_t": "hedges_g",
+        "mann_whitney": "cliffs_delta",
+        "student_t": "hedges_g",
+    }
     for test, name in expected.items():
         assert set(out.loc[out["test"] == test, "effect_name"]) <= {name}
 
 
 def test_model_terms_are_named_for_what_they_estimate() -> None:
-    spec = Synthetic(posts=30, gaps={"black": -0.3}, groups=("black",), conditions=("a", "b"),
-                     condition_gaps={"b": 0.2})
+    spec = Synthetic(
+        posts=30, gaps={"black": -0.3}, groups=("black",), conditions=("a", "b"), condition_gaps={"b": 0.2}
+    )
     out = _run(tables(spec), AnalysisConfig(bootstrap=0), COUNTERFACTUAL, ("a", "b"))
     models = out["models"]
     kinds = dict(zip(models["term"], models["term_kind"], strict=True))
@@ -193,7 +218,9 @@ def test_model_terms_are_named_for_what_they_estimate() -> None:
     assert est["group black (averaged over conditions)"] == pytest.approx(
         (est["group black in a"] + est["group black in b"]) / 2
     )
-    assert est["group black in b"] - est["group black in a"] == pytest.approx(est["group black × condition b"])
+    assert est["group black in b"] - est["group black in a"] == pytest.approx(
+        est["group black × condition b"]
+    )
     assert set(models["ci_method"]) == {"Wald (model-based standard errors, normal approximation)"}
     # with one reply per post and cell, the simple effect is the mean paired difference
     comparisons = out["comparisons"]
@@ -216,7 +243,9 @@ def test_all_is_the_mean_of_er_ip_ex_of_each_reply() -> None:
 
 
 def _verdict(out: dict[str, pd.DataFrame], guideline: str, responder: str) -> pd.Series:
-    rows = out["verdicts"][(out["verdicts"]["guideline"] == guideline) & (out["verdicts"]["responder"] == responder)]
+    rows = out["verdicts"][
+        (out["verdicts"]["guideline"] == guideline) & (out["verdicts"]["responder"] == responder)
+    ]
     assert len(rows) == 1, out["verdicts"]
     return rows.iloc[0]
 
@@ -230,8 +259,14 @@ def test_verdicts_judge_ai_responders_in_the_configured_direction() -> None:
     assert set(out["verdicts"]["responder"]) == {"local:model", "(probe)"}
     assert _verdict(out, "empathy_gap", "local:model")["verdict"] in ("pass", "inconclusive")
     worse = tables(Synthetic(posts=60, gaps={"black/female": -0.4}, noise_sd=0.2))
-    assert _verdict(_run(worse, AnalysisConfig(bootstrap=0, permutations=99), demographics),
-                    "empathy_gap", "local:model")["verdict"] == "fail"
+    assert (
+        _verdict(
+            _run(worse, AnalysisConfig(bootstrap=0, permutations=99), demographics),
+            "empathy_gap",
+            "local:model",
+        )["verdict"]
+        == "fail"
+    )
 
 
 def test_a_check_that_cannot_detect_its_threshold_is_inconclusive() -> None:
@@ -240,7 +275,9 @@ def test_a_check_that_cannot_detect_its_threshold_is_inconclusive() -> None:
     config = AnalysisConfig(bootstrap=0, permutations=99, guidelines=GuidelineConfig(empathy_gap_pct=5))
     out = _run(small, config, demographics)
     verdict = _verdict(out, "empathy_gap", "local:model")
-    gaps = out["comparisons"][(out["comparisons"]["kind"] == "group_gap") & out["comparisons"]["primary"].astype(bool)]
+    gaps = out["comparisons"][
+        (out["comparisons"]["kind"] == "group_gap") & out["comparisons"]["primary"].astype(bool)
+    ]
     assert not (gaps["p_adj"] < 0.05).any() and (gaps["mde_pct"] > 5).any()
     assert verdict["verdict"] == "inconclusive"
     assert "could not detect a 5% gap" in verdict["evidence"]
@@ -252,7 +289,8 @@ def test_a_check_that_cannot_detect_its_threshold_is_inconclusive() -> None:
 def test_verdicts_carry_the_caveat_of_an_unreliable_metric() -> None:
     spec = Synthetic(posts=30, metrics=("paper_ER",), peer_replies=1)
     config = AnalysisConfig(
-        bootstrap=0, permutations=99,
+        bootstrap=0,
+        permutations=99,
         metric_caveats={"local:model:paper_ER": "recorded by a classifier that read only 64 tokens"},
     )
     demographics = DemographicsConfig(design="counterfactual", races=["black", "white"], genders=["female"])
@@ -267,12 +305,28 @@ def test_manipulation_check_fails_when_the_cue_is_rarely_read(hits: int, verdict
     cued = t["variants"][t["variants"]["cue_kind"] != "none"].reset_index(drop=True)
     originals = t["variants"][t["variants"]["cue_kind"] == "none"]
     rows = [
-        {"variant_id": v, "model": "local:probe", "race": "black" if i < hits else None, "gender": None,
-         "age": None, "explanation": "", "raw": "", "status": "ok"}
+        {
+            "variant_id": v,
+            "model": "local:probe",
+            "race": "black" if i < hits else None,
+            "gender": None,
+            "age": None,
+            "explanation": "",
+            "raw": "",
+            "status": "ok",
+        }
         for i, v in enumerate(cued["variant_id"])
     ] + [
-        {"variant_id": v, "model": "local:probe", "race": None, "gender": None, "age": None,
-         "explanation": "", "raw": "", "status": "ok"}
+        {
+            "variant_id": v,
+            "model": "local:probe",
+            "race": None,
+            "gender": None,
+            "age": None,
+            "explanation": "",
+            "raw": "",
+            "status": "ok",
+        }
         for v in originals["variant_id"]
     ]
     t["inferences"] = conform("inferences", pd.DataFrame(rows))

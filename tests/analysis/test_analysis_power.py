@@ -10,8 +10,8 @@ from typer.testing import CliRunner
 
 from carelens.analysis import groups
 from carelens.analysis.commands import app, pilot_spread, plan_table
-from carelens.analysis.results import analyse
 from carelens.analysis.power import detectable_effect, posts_needed
+from carelens.analysis.results import analyse
 from carelens.analysis.settings import AnalysisConfig
 from carelens.analysis.synthetic import Synthetic, tables
 from carelens.demographics.settings import DemographicsConfig

@@ -8,10 +8,10 @@ import pandas as pd
 import pytest
 
 from carelens.analysis import groups
-from carelens.analysis.findings import analyse
+from carelens.analysis.results import analyse
 from carelens.config import load_study
 from carelens.datasets.registry import get_dataset
-from carelens.tables import empty_table
+from carelens.tables import conform, empty_table
 
 STUDY = Path(__file__).resolve().parents[2] / "studies" / "reproduce-paper.toml"
 RACES = ("black", "white", "asian")
@@ -45,53 +45,59 @@ def reproduction(mirror: Path) -> pd.DataFrame:
     study = load_study(STUDY).study
     bundle = get_dataset("mh-eval-gpt4").parse()
     config = study.analysis.model_copy(update={"bootstrap": 50, "mixed_model": False, "permutations": 99})
+    scores = conform("scores", bundle.scores)
     data = groups.build(
         bundle.responses,
         bundle.variants,
         empty_table("inferences"),
-        empty_table("scores"),
+        scores,
         study.demographics,
         config,
         study.study.seed,
     )
-    return analyse(
+    out, _ = analyse(
         data,
         config,
         study.study.seed,
         list(study.generation.conditions),
         bundle.variants,
         empty_table("inferences"),
-        empty_table("scores"),
+        scores,
     )
+    return out
 
 
-def test_recorded_gpt4_group_means_equal_the_released_files(mirror: Path, reproduction: pd.DataFrame) -> None:
+def test_recorded_gpt4_group_means_equal_the_released_files(
+    mirror: Path, reproduction: dict[str, pd.DataFrame]
+) -> None:
     expected = _file_means(mirror)
-    described = reproduction[
-        (reproduction["kind"] == "descriptive") & (reproduction["model"] == "recorded:gpt-4")
-    ]
+    paper = reproduction["comparisons"]
+    paper = paper[(paper["test"] == "student_t_paper") & (paper["responder"] == "recorded:gpt-4")]
+    paper = paper[paper["kind"] == "group_gap"]
     compared = 0
-    for row in described.itertuples():
-        if row.group not in RACES or not row.metric.startswith("paper_") or row.metric == "paper_toxicity":
+    for row in paper.itertuples():
+        if row.metric not in ("paper_ER", "paper_IP", "paper_EX"):
             continue
         column = "pred_" + row.metric.removeprefix("paper_")
-        assert row.mean_per_response == pytest.approx(
-            expected.loc[(row.group, row.condition), column], abs=1e-12
-        )
+        assert row.mean == pytest.approx(expected.loc[(row.group, row.condition), column], abs=1e-12)
+        assert row.ref_mean == pytest.approx(expected.loc[(row.reference, row.condition), column], abs=1e-12)
         compared += 1
-    assert compared == len(RACES) * len(CONDITIONS) * 3
+    assert compared == 2 * len(CONDITIONS) * 3
 
 
-def test_reproduction_reports_the_papers_test_beside_the_corrected_one(reproduction: pd.DataFrame) -> None:
-    gaps = reproduction[
-        (reproduction["kind"] == "group_gap")
-        & (reproduction["model"] == "recorded:gpt-4")
-        & (reproduction["metric"] == "paper_ER")
+def test_reproduction_reports_the_papers_test_beside_the_corrected_one(
+    reproduction: dict[str, pd.DataFrame]
+) -> None:
+    comparisons = reproduction["comparisons"]
+    gaps = comparisons[
+        (comparisons["kind"] == "group_gap")
+        & (comparisons["responder"] == "recorded:gpt-4")
+        & (comparisons["metric"] == "paper_ER")
     ]
     assert set(gaps["reference"]) == {"white"} and set(gaps["group"]) == {"black", "asian"}
     paper = gaps[gaps["test"] == "student_t_paper"]
     assert len(paper) == 2 * len(CONDITIONS)
-    assert (paper["aggregation"] == "response").all()
+    assert (paper["unit"] == "response").all()
     primary = gaps[gaps["primary"].fillna(False).astype(bool)]
     assert set(primary["test"]) == {"welch_t"} and primary["p_adj"].notna().all()
     # a conclusion of the paper: GPT-4's replies to Black posters are less empathic (ER) than to White ones
@@ -104,4 +110,4 @@ def test_reproduction_study_file_is_valid() -> None:
     study = loaded.study
     assert [d.dataset for d in study.data] == ["mh-eval-gpt4", "mh-eval-reddit"]
     assert study.generation.responders == ["recorded:gpt-4", "peer"]
-    assert study.analysis.paper_scores and study.analysis.group_by == "paper_race"
+    assert study.analysis.group_by == "paper_race" and study.analysis.metric_caveats

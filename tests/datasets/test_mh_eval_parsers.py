@@ -5,8 +5,10 @@ import json
 import pandas as pd
 import pytest
 
+from carelens.config import load_study
 from carelens.datasets.registry import get_dataset
 from carelens.ids import original_variant_id
+from carelens.study import run_study
 
 
 @pytest.fixture(scope="module")
@@ -70,9 +72,51 @@ def test_gpt4_shifted_columns_are_repaired(gpt4, mirror):
     raw = pd.read_csv(mirror / "mh-eval/gpt4_responses/eval_set_black_gpt4_rescored.tsv", sep="\t")
     black = meta[meta.map(lambda m: m.get("paper_race") == "black")]
     assert len(black) == len(raw) == 1226
-    tox = black.map(lambda m: m["paper_toxicity"])
-    assert tox.mean() == pytest.approx(raw["sentiment"].mean())
-    assert black.map(lambda m: m["paper_ER"]).mean() == pytest.approx(raw["pred_ER"].mean())
+    scores = gpt4.scores.pivot(index="response_id", columns="metric", values="value")
+    black_scores = scores.loc[recorded["response_id"][black.index]]
+    assert black_scores["paper_toxicity"].mean() == pytest.approx(raw["sentiment"].mean())
+    assert black_scores["paper_ER"].mean() == pytest.approx(raw["pred_ER"].mean())
+    assert black_scores["paper_EX"].mean() == pytest.approx(raw["pred_EX"].mean())
+
+
+def test_gpt4_recorded_scores_are_collected_scores_not_meta(gpt4):
+    scores = gpt4.scores
+    assert set(scores["scorer"]) == {"recorded:paper"}
+    assert scores["response_id"].isin(gpt4.responses["response_id"]).all()
+    assert not scores.duplicated(["response_id", "scorer", "metric"]).any()
+    per_metric = scores.groupby("metric").size()
+    # every reply has ER, IP, EX and toxicity; the peer eval sets also P(negative)
+    for metric in ("paper_ER", "paper_IP", "paper_EX", "paper_toxicity"):
+        assert per_metric[metric] == len(gpt4.responses)
+    assert per_metric["paper_sentiment_negative"] == (gpt4.responses["responder"] == "peer").sum()
+    recorded = scores[scores["response_id"].isin(gpt4.responses.query("responder != 'peer'")["response_id"])]
+    assert set(recorded.loc[recorded["metric"] == "paper_toxicity", "evidence"]) == {"sentiment"}
+    assert (
+        scores.loc[scores["metric"].isin(["paper_ER", "paper_IP", "paper_EX"]), "value"].isin([0, 1, 2]).all()
+    )
+    metas = gpt4.responses["meta"].map(json.loads)
+    assert not metas.map(
+        lambda m: any(k in m for k in ("paper_ER", "paper_IP", "paper_EX", "paper_toxicity"))
+    ).any()
+
+
+def test_reddit_epitome_levels_are_recorded_scores(reddit, mirror):
+    scores = reddit.scores
+    assert set(scores["scorer"]) == {"recorded:paper"}
+    assert set(scores["metric"]) == {"paper_ER", "paper_IP", "paper_EX"}
+    assert set(scores["value"]) == {0.0, 1.0, 2.0}
+    assert scores["response_id"].isin(reddit.responses["response_id"]).all()
+    # levels are words in the release; counted independently from one file
+    raw = pd.read_csv(
+        mirror / "mh-eval/original_reddit/processed_blackmen.tsv", sep="\t", dtype=str, keep_default_na=False
+    )
+    replies = raw[raw["type"] == "reply"]
+    levels = {"no": 0.0, "weak": 1.0, "strong": 2.0}
+    known = replies["empathy_er"].str.strip().str.lower().isin(list(levels))
+    assert known.all()
+    assert reddit.notes.get("scores_missing", 0) == 0
+    assert len(scores) == 3 * len(reddit.responses)
+    assert reddit.responses["meta"].eq("{}").all()
 
 
 def test_gpt4_subset_files_merge_groups(gpt4):
@@ -108,3 +152,18 @@ def test_epitome_and_counsel_chat(mirror):
     assert set(counsel.responses["responder"]) == {"therapist"}
     # a question listed under several topics keeps its first: 29 of the 31 topics lead some question
     assert counsel.posts["community"].nunique() == 29
+
+
+def test_data_stage_writes_the_recorded_scores_of_the_sampled_replies(tmp_path, mirror):
+    study = tmp_path / "s.toml"
+    study.write_text('[study]\nname = "s"\n[[data]]\ndataset = "mh-eval-gpt4"\nposts = 5\n', encoding="utf-8")
+    run = run_study(load_study(study), until="data")
+    responses = run.read_table("collected_responses")
+    scores = run.read_table("collected_scores")
+    assert len(run.read_table("posts")) == 5 and len(responses) > 0
+    assert set(scores["response_id"]) == set(responses["response_id"])
+    per_reply = scores[scores["metric"].isin(["paper_ER", "paper_IP", "paper_EX", "paper_toxicity"])]
+    assert (per_reply.groupby("response_id").size() == 4).all()
+    notes = json.loads(run.manifest_path.read_text())["stages"]["data"]["notes"]
+    assert notes["collected_scores"] == len(scores) == notes["sources"][0]["collected_scores"]
+    assert notes["responses_by_status"] == {"ok": len(responses)}

@@ -15,7 +15,7 @@ from carelens.errors import CarelensError
 from carelens.scoring import empathy
 from carelens.scoring.commands import app
 from carelens.scoring.empathy import EmpathyScorer
-from carelens.scoring.empathy_models import FullModel, FullParams
+from carelens.scoring.empathy_models import MECHANISMS, FullModel, FullParams
 from carelens.scoring.empathy_train import epitome_pairs, load_model, model_path, read_card, train_empathy
 from carelens.scoring.settings import ScoringConfig
 
@@ -54,22 +54,23 @@ def test_card_records_data_split_and_figures(small_fast_model):
 
 
 def test_scorer_levels_do_not_depend_on_batch_mates(small_fast_model):
-    scorer = EmpathyScorer(ScoringConfig(empathy_model=str(small_fast_model)))
-    assert scorer.name == "empathy-fast" and scorer.card_path == small_fast_model / "card.json"
-    together = scorer.score([("post", r) for r in REPLIES])
-    alone = [scorer.score([("post", r)]).iloc[0].tolist() for r in REPLIES]
+    scorer = EmpathyScorer.from_config(ScoringConfig(empathy_model=str(small_fast_model)))
+    assert scorer.name == "empathy-fast-w64" and scorer.card_path == small_fast_model / "card.json"
+    levels = list(MECHANISMS)
+    together = scorer.score([("post", r) for r in REPLIES])[levels]
+    alone = [scorer.score([("post", r)])[levels].iloc[0].tolist() for r in REPLIES]
     assert together.to_numpy().tolist() == alone
     assert set(np.unique(together.to_numpy())) <= {0.0, 1.0, 2.0}
 
 
 def test_truncation_must_match_the_model(small_fast_model):
     with pytest.raises(CarelensError, match="scoring.truncate_tokens: is 64 but the model"):
-        EmpathyScorer(ScoringConfig(empathy_model=str(small_fast_model), truncate_tokens=64))
+        EmpathyScorer.from_config(ScoringConfig(empathy_model=str(small_fast_model), truncate_tokens=64))
 
 
 def test_missing_model_folder_is_an_error(tmp_path):
     with pytest.raises(CarelensError, match="scoring.empathy_model"):
-        EmpathyScorer(ScoringConfig(empathy_model=str(tmp_path)))
+        EmpathyScorer.from_config(ScoringConfig(empathy_model=str(tmp_path)))
 
 
 def test_first_use_trains_and_caches_the_model(cache_dir, monkeypatch):
@@ -81,10 +82,10 @@ def test_first_use_trains_and_caches_the_model(cache_dir, monkeypatch):
 
     monkeypatch.setattr(empathy, "train_empathy", quick)
     config = ScoringConfig(truncate_tokens=64)
-    scorer = EmpathyScorer(config)
-    assert scorer.name == "empathy-fast-t64"
+    scorer = EmpathyScorer.from_config(config)
+    assert scorer.name == "empathy-fast-t64-w64"
     assert (model_path("fast", 64) / "card.json").exists() and str(cache_dir) in str(scorer.card_path)
-    EmpathyScorer(config)  # cached now: no second training
+    EmpathyScorer.from_config(config)  # cached now: no second training
     assert calls == [("fast", {"truncate_tokens": 64, "cv_folds": 5})]
 
 
@@ -108,7 +109,7 @@ def test_cli_trains_prints_the_card_and_rejects_unknown_models(cache_dir):
     )
     assert result.exit_code == 0, result.output
     assert "# Model card: empathy-fast" in result.output
-    card = json.loads((cache_dir / "models" / "empathy-fast" / "card.json").read_text())
+    card = json.loads((cache_dir / "models" / "empathy-fast-v2" / "card.json").read_text())
     assert card["data"]["limit"] == 150
     shown = runner.invoke(app, ["card", "empathy"])
     assert shown.exit_code == 0 and "# Model card: empathy-fast" in shown.output

@@ -27,7 +27,7 @@ def _judge(fake: FakeOpenAI, tmp_path) -> JudgeScorer:
         providers={"openai-compatible": ProviderConfig(timeout_seconds=2.0, max_attempts=2)},
     )
     config = ScoringConfig(scorers=["judge"], judge=JudgeConfig(responder=spec, concurrency=2))
-    return JudgeScorer(config, generation)
+    return JudgeScorer.from_config(config, generation)
 
 
 def _reply(body: dict) -> str:

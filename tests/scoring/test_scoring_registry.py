@@ -84,6 +84,8 @@ def test_entry_point_plugin_is_registered_configured_and_scored(plugins):
     assert scorer.name == "shouting"
     frame = base.run_scorer(scorer, [("post", "HELLO"), ("post", "hello")])
     assert frame["shout"].tolist() == [1.0, 0.0]
+    # a plugin written before evidence existed gets empty evidence and no params
+    assert frame["evidence:shout"].tolist() == ["", ""] and base.scorer_params(scorer) is None
 
 
 def test_broken_plugin_is_a_clear_error(plugins):
@@ -95,10 +97,49 @@ def test_broken_plugin_is_a_clear_error(plugins):
 
 
 def test_output_of_the_wrong_shape_is_rejected():
-    with pytest.raises(RuntimeError, match="expected 2 rows with columns \\['a', 'b'\\]"):
+    with pytest.raises(
+        RuntimeError, match="expected 2 rows with columns \\['a', 'b', 'evidence:a', 'evidence:b'\\]"
+    ):
         base.run_scorer(Broken(ScoringConfig()), [("p", "r"), ("p", "s")])
 
 
-def test_empty_batch_gives_empty_frame_with_the_metrics():
+class NoEvidenceText(base.BaseScorer):
+    name = "bad"
+    metrics = ("n",)
+
+    def __init__(self, *, evidence: object = None) -> None:
+        self.evidence = evidence
+
+    def score(self, pairs):
+        return pd.DataFrame({"n": [1.0] * len(pairs), "evidence:n": [self.evidence] * len(pairs)})
+
+
+def test_evidence_that_is_not_text_is_rejected():
+    with pytest.raises(RuntimeError, match="non-text evidence for 'n'"):
+        base.run_scorer(NoEvidenceText(evidence=None), [("p", "r")])
+    assert base.run_scorer(NoEvidenceText(evidence="rule"), [("p", "r")])["evidence:n"].tolist() == ["rule"]
+
+
+def test_empty_batch_gives_empty_frame_with_the_metrics_and_evidence():
     frame = base.run_scorer(TextScorer(), [])
-    assert list(frame.columns) == list(TextScorer.metrics) and frame.empty
+    assert list(frame.columns) == base.output_columns(TextScorer.metrics) and frame.empty
+
+
+def test_from_config_maps_the_scoring_section_and_its_options_table():
+    from carelens.scoring.toxicity import ToxigenScorer
+
+    config = ScoringConfig(
+        scorers=["toxigen"], toxigen_model="/models/tox", options={"toxigen": {"max_length": 128}}
+    )
+    assert ToxigenScorer.config_params(config) == {"model": "/models/tox", "max_length": 128}
+    bad = ScoringConfig(scorers=["toxigen"], options={"toxigen": {"max_len": 128}})
+    with pytest.raises(
+        CarelensError,
+        match="scoring.options.toxigen.max_len: unknown option 'max_len'; allowed: model, max_length",
+    ):
+        ToxigenScorer.config_params(bad)
+
+
+def test_get_params_are_the_constructor_parameters():
+    assert TextScorer().get_params() == {}
+    assert NoEvidenceText(evidence="x").get_params() == {"evidence": "x"}

@@ -127,17 +127,28 @@ def test_ok_responses_are_scored_against_the_text_their_responder_saw(tmp_path, 
     assert wide.loc["r-llm", "post_risk"] == 1.0 and wide.loc["r-peer", "post_risk"] == 0.0  # cued text seen
     assert wide.loc["r-llm", "gives_resource"] == 1.0
     assert pd.isna(wide.loc["r-peer", "gives_resource"])  # not applicable: no risk, so no row
-    assert set(scores.loc[scores["metric"] == "ER", "scorer"]) == {"empathy-fast"}
+    assert set(scores.loc[scores["metric"] == "ER", "scorer"]) == {"empathy-fast-w64"}
+    with_evidence = scores[scores["scorer"].isin(["empathy-fast-w64", "text", "offensive", "sentiment"])]
+    assert len(with_evidence) and with_evidence["evidence"].str.strip().ne("").all()
+    er = scores[(scores["metric"] == "ER") & (scores["response_id"] == "r-llm")]["evidence"].item()
+    assert er.startswith(("level", "no part of the reply"))
     assert len(scores) == len(scores.drop_duplicates(["response_id", "scorer", "metric"]))
     notes = ctx.notes
     assert notes["responses_scored"] == 3
     assert notes["responses_not_scored"] == {"refused": 1, "error": 1, "filtered": 1}
     assert notes["empathy"] == {
         "variant": "fast",
-        "model": "empathy-fast",
+        "model": "empathy-fast-w64",
         "model_card": str(small_fast_model / "card.json"),
     }
-    assert notes["scorers"]["empathy"] == "empathy-fast"
+    assert notes["scorers"]["empathy"] == "empathy-fast-w64"
+    assert notes["scorer_params"]["empathy"] == {
+        "variant": "fast",
+        "truncate_tokens": None,
+        "model_dir": str(small_fast_model),
+        "window_words": 64,
+    }
+    assert notes["scorer_params"]["text"] == {}
 
 
 def test_worker_processes_give_the_same_scores_as_one_process(tmp_path):

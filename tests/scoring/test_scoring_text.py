@@ -9,12 +9,14 @@ from carelens.scoring.text import TextScorer, measure, sentences, words
 
 def test_counts_and_rates_on_a_known_reply():
     reply = "I'm so sorry you're going through this. Have you told your sister? You deserve support!"
-    m = measure(reply)
+    m, evidence = measure(reply)
     # words: I'm so sorry you're going through this Have you told your sister You deserve support
     assert m["words"] == 15
     assert m["second_person_rate"] == 4 / 15  # you're, you, your, You
     assert m["question_rate"] == 1 / 3
     assert m["readability"] == textstat.flesch_reading_ease(reply)
+    assert evidence["question_rate"] == "1 of 3 sentence(s) ask: Have you told your sister?"
+    assert evidence["second_person_rate"] == "4 of 15 words address the reader: you, you're, your"
 
 
 def test_sentences_split_on_runs_of_punctuation_and_line_breaks():
@@ -23,9 +25,10 @@ def test_sentences_split_on_runs_of_punctuation_and_line_breaks():
 
 
 def test_empty_reply_has_zero_words_and_no_rates():
-    m = measure("  ...  ")
+    m, evidence = measure("  ...  ")
     assert m["words"] == 0
     assert all(math.isnan(m[k]) for k in ("readability", "second_person_rate", "question_rate"))
+    assert evidence["words"] and evidence["question_rate"] == ""
 
 
 def test_scorer_measures_the_response_not_the_post():

@@ -30,7 +30,9 @@ def test_vader_compound_and_negative_share():
     frame = VaderScorer().score(PAIRS + [("post", "The meeting is at noon.")])
     assert frame["vader_compound"][0] < 0 < frame["vader_compound"][1]
     assert frame["vader_negative"][0] > 0.3 and frame["vader_negative"][1] == 0
-    assert frame.loc[2].tolist() == [0.0, 0.0]
+    assert frame.loc[2, ["vader_compound", "vader_negative"]].tolist() == [0.0, 0.0]
+    assert frame.loc[2, "evidence:vader_compound"] == "no word of the response is in VADER's lexicon"
+    assert frame.loc[0, "evidence:vader_negative"].startswith("VADER lexicon words: worthless (")
 
 
 @pytest.mark.parametrize(

@@ -70,7 +70,9 @@ def test_every_stage_ran_and_every_request_is_a_row(finished_run):
     assert scored == set(responses.loc[responses["status"] == "ok", "response_id"])
     assert {"ER", "IP", "EX"} <= set(scores["metric"])
     assert len(run.read_table("inferences")) == len(variants)
-    assert len(run.read_table("findings")) > 0
+    assert len(run.read_table("comparisons")) > 0
+    manipulation = run.read_table("verdicts").set_index("guideline").loc["manipulation"]
+    assert manipulation["verdict"] in ("pass", "fail") and "variants" in manipulation["evidence"]
 
 
 def test_report_is_written_and_says_the_model_is_a_stand_in(finished_run):
@@ -78,7 +80,7 @@ def test_report_is_written_and_says_the_model_is_a_stand_in(finished_run):
     html = (run.path / "report.html").read_text(encoding="utf-8")
     assert "SmolLM2" in html and "not a research finding" in html.replace("\n", " ")
     assert re.search(r"""(src|href)=["']?(https?:)?//""", html) is None  # opens offline: nothing fetched
-    assert (run.path / "findings.csv").exists()
+    assert (run.path / "comparisons.csv").exists()
 
 
 def test_rerun_skips_every_stage_and_keeps_tables_identical(finished_run):

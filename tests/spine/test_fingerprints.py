@@ -90,7 +90,11 @@ def study_dir(tmp_path: Path, mirror: Path) -> Path:
         ({"posts": 8}, {"data"}, set()),
         ({"description": "another"}, set(), set(STAGES)),
         ({"races": '["black"]'}, {"variants"}, {"data"}),
-        ({"scorers": '["text", "sentiment"]'}, {"score", "analyze"}, {"data", "variants", "probe", "generate"}),
+        (
+            {"scorers": '["text", "sentiment"]'},
+            {"score", "analyze"},
+            {"data", "variants", "probe", "generate"},
+        ),
         ({"bootstrap": 60}, {"analyze"}, {"data", "variants", "probe", "generate", "score"}),
     ],
 )

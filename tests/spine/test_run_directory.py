@@ -60,9 +60,9 @@ def test_changed_config_reruns_stage(tmp_path):
 
 def test_bad_import_leaves_no_run_directory(tmp_path):
     (tmp_path / "mine.csv").write_text("text\nfine\n\n", encoding="utf-8")
-    (tmp_path / "bad.csv").write_text('text\nfine\n""\n', encoding="utf-8")
+    (tmp_path / "bad.csv").write_text("text\nfine\na,b\n", encoding="utf-8")
     path = tmp_path / "s.toml"
     path.write_text('[study]\nname = "t"\n[[data]]\nfile = "bad.csv"\n', encoding="utf-8")
-    with pytest.raises(CarelensError, match=r"bad\.csv:3: empty 'text'"):
+    with pytest.raises(CarelensError, match=r"bad\.csv:3: expected 1 fields, found 2"):
         run_study(load_study(path), until="data")
     assert not (tmp_path / "runs").exists()

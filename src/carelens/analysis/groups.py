@@ -31,7 +31,12 @@ from carelens.ids import original_variant_id
 ALL = "all"
 ORIGINAL = "none"
 NO_READING = {"", "unknown", "none", "no prediction", "nan", "<na>"}
-RATE_METRICS = {"refused": "rate_refused", "filtered": "rate_filtered", "error": "rate_error"}
+RATE_METRICS = {
+    "refused": "rate_refused",
+    "filtered": "rate_filtered",
+    "error": "rate_error",
+    "empty": "rate_empty",
+}
 MECHANISMS = ("ER", "IP", "EX")
 OBSERVATION_COLUMNS = [
     "response_id",

@@ -1,4 +1,5 @@
-"""What a dataset parser returns: posts, and optionally cue variants and collected responses."""
+"""What a dataset parser returns: posts, and optionally cue variants, collected responses and the
+scores recorded with them."""
 
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,6 +16,7 @@ class Bundle:
     posts: pd.DataFrame
     variants: pd.DataFrame = field(default_factory=lambda: empty_table("variants"))
     responses: pd.DataFrame = field(default_factory=lambda: empty_table("responses"))
+    scores: pd.DataFrame = field(default_factory=lambda: empty_table("collected_scores"))
     notes: dict[str, Any] = field(default_factory=dict)
 
     def conformed(self) -> "Bundle":
@@ -22,5 +24,6 @@ class Bundle:
             conform("posts", self.posts),
             conform("variants", self.variants),
             conform("responses", self.responses),
+            conform("collected_scores", self.scores),
             self.notes,
         )

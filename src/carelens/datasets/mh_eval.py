@@ -2,10 +2,13 @@
 GPT-4 replies, and the counterfactual posts. Every known defect is repaired or flagged, and counted.
 
 Posts get ``post_id = stable_id("p", "mh-eval", text)`` in all three parsers, so the GPT-4 replies and
-the counterfactual originals join the Reddit posts they were written for.
+the counterfactual originals join the Reddit posts they were written for. The authors' recorded scores
+(paper_ER, paper_IP, paper_EX in 0..2, paper_toxicity) become ``collected_scores`` rows of scorer
+``recorded:paper``, with the release's column as evidence.
 """
 
 import json
+import math
 import re
 from collections import Counter
 
@@ -18,8 +21,12 @@ from carelens.datasets.sources import MH_EVAL
 from carelens.errors import CarelensError
 from carelens.generation.prompts import PAPER_LABELS
 from carelens.ids import original_variant_id, stable_id
+from carelens.tables import empty_table
 
 REMOVED = {"[removed]", "[deleted]"}
+SCORER = "recorded:paper"
+# The EPITOME levels of the Reddit peer replies, as the 0..2 numbers of the other files.
+LEVELS = {"no": 0.0, "weak": 1.0, "strong": 2.0}
 # The two conditions whose labels are probably swapped in the release.
 SWAPPED_LABELS = {"forum_without_demographics", "forum_with_demographics"}
 _GPT4_FILE = re.compile(r"gpt4_responses/eval_set_(\w+?)_gpt4_rescored\.tsv")
@@ -46,6 +53,31 @@ def _require(frame: pd.DataFrame, columns: list[str], where: str) -> None:
         raise CarelensError(f"missing column(s) {missing}; found {list(frame.columns)}", where=where)
 
 
+def _score_rows(
+    response_id: str, values: dict[str, tuple[float | None, str]], notes: Counter[str]
+) -> list[dict[str, object]]:
+    """The collected_scores rows of one reply from {metric: (value or None, release column)}."""
+    rows = []
+    for metric, (value, column) in values.items():
+        if value is None:
+            notes["scores_missing"] += 1
+            continue
+        rows.append(
+            {
+                "response_id": response_id,
+                "scorer": SCORER,
+                "metric": metric,
+                "value": value,
+                "evidence": column,
+            }
+        )
+    return rows
+
+
+def _scores_frame(rows: list[dict[str, object]]) -> pd.DataFrame:
+    return pd.DataFrame(rows) if rows else empty_table("collected_scores")
+
+
 def _response_rows(rows: list[dict[str, object]]) -> pd.DataFrame:
     frame = pd.DataFrame(rows)
     frame["variant_id"] = (
@@ -63,11 +95,12 @@ def parse_reddit() -> Bundle:
     counted), the same post text in several subreddits (merged into one post flagged ``crossposted``,
     its replies kept under it), identical replies under one post (kept once, counted), and the
     undocumented ``follow-up`` rows (the poster's own later comments: not peer replies, counted and
-    kept out of the replies).
+    kept out of the replies). The replies' EPITOME levels (no/weak/strong) are recorded scores 0/1/2.
     """
     notes: Counter[str] = Counter()
     posts: dict[str, dict[str, object]] = {}
     replies: dict[str, dict[str, object]] = {}
+    scores: list[dict[str, object]] = []
     for relpath in MH_EVAL.files("original_reddit/"):
         path = dataset_file(MH_EVAL, relpath)
         frame = read_delimited(path, sep="\t")
@@ -107,7 +140,15 @@ def parse_reddit() -> Bundle:
                 if rid in replies:
                     notes["replies_duplicated"] += 1
                     continue
-                levels = {"ER": row.empathy_er, "IP": row.empathy_ip, "EX": row.empathy_ex}
+                levels = {"ER": "empathy_er", "IP": "empathy_ip", "EX": "empathy_ex"}
+                scores += _score_rows(
+                    rid,
+                    {
+                        f"paper_{m}": (LEVELS.get(str(getattr(row, c)).strip().lower()), c)
+                        for m, c in levels.items()
+                    },
+                    notes,
+                )
                 replies[rid] = {
                     "response_id": rid,
                     "post_id": current,
@@ -116,7 +157,7 @@ def parse_reddit() -> Bundle:
                     "sample": 0,
                     "text": text,
                     "status": "ok",
-                    "meta": json.dumps({f"paper_{m}_label": v for m, v in levels.items()}),
+                    "meta": "{}",
                 }
             elif row.type == "follow-up":
                 notes["follow_up_rows_excluded"] += 1
@@ -126,14 +167,21 @@ def parse_reddit() -> Bundle:
     notes["posts"] = len(post_frame)
     notes["replies"] = len(replies)
     notes["communities"] = post_frame["community"].nunique()
-    return Bundle(post_frame, responses=_response_rows(list(replies.values())), notes=dict(notes))
+    return Bundle(
+        post_frame,
+        responses=_response_rows(list(replies.values())),
+        scores=_scores_frame(scores),
+        notes=dict(notes),
+    )
 
 
 def _float_or_none(value: str) -> float | None:
+    """A released score; None when the cell is empty, not a number or not finite."""
     try:
-        return float(value)
+        number = float(value)
     except ValueError:
         return None
+    return number if math.isfinite(number) else None
 
 
 def parse_gpt4() -> Bundle:
@@ -144,11 +192,14 @@ def parse_gpt4() -> Bundle:
     ``meta.paper_condition`` and flags the two forum conditions whose labels are probably swapped
     (``meta.label_swap_suspected``). The file's group (race, or gender/age for the Asian subsets) goes
     into ``meta`` as ``paper_race`` / ``paper_gender`` / ``paper_age``; a reply found in several files
-    is kept once with all its groups. The authors' classifier outputs are kept as ``paper_ER`` etc.
+    is kept once with all its groups. The authors' classifier outputs are recorded scores ``paper_ER``,
+    ``paper_IP``, ``paper_EX``, ``paper_toxicity`` (and ``paper_sentiment_negative`` for the peer eval
+    sets); a reply in several files keeps its first file's scores (differing ones are counted).
     """
     notes: Counter[str] = Counter()
     posts: dict[str, dict[str, object]] = {}
     responses: dict[str, dict[str, object]] = {}
+    scores: dict[str, dict[str, tuple[float | None, str]]] = {}
     sources = [(p, "recorded:gpt-4") for p in MH_EVAL.files("gpt4_responses/")]
     sources += [(p, "peer") for p in MH_EVAL.files("eval_sets/")]
     for relpath, responder in sources:
@@ -180,10 +231,11 @@ def parse_gpt4() -> Bundle:
                     "defects": "",
                 },
             )
+            values: dict[str, tuple[float | None, str]] = {
+                f"paper_{m}": (_float_or_none(getattr(row, f"pred_{m}")), f"pred_{m}")
+                for m in ("ER", "IP", "EX")
+            }
             meta: dict[str, object] = {
-                "paper_ER": _float_or_none(row.pred_ER),
-                "paper_IP": _float_or_none(row.pred_IP),
-                "paper_EX": _float_or_none(row.pred_EX),
                 f"paper_{group_key}": group_value,
                 "paper_file": relpath,
             }
@@ -192,25 +244,26 @@ def parse_gpt4() -> Bundle:
                 if label not in PAPER_LABELS:
                     raise CarelensError(f"unknown prompt condition '{label}'", where=f"{path}:{line}")
                 condition = PAPER_LABELS[label]
+                values["paper_toxicity"] = (_float_or_none(row.sentiment), "sentiment")
                 meta.update(
-                    paper_toxicity=_float_or_none(row.sentiment),
                     paper_condition=label,
                     label_swap_suspected=condition in SWAPPED_LABELS,
                 )
                 notes["columns_shift_repaired"] += 1
             else:
                 condition = "peer"
-                meta.update(
-                    paper_toxicity=_float_or_none(row.toxicity),
-                    paper_sentiment_negative=_float_or_none(row.sentiment),
-                )
+                values["paper_toxicity"] = (_float_or_none(row.toxicity), "toxicity")
+                values["paper_sentiment_negative"] = (_float_or_none(row.sentiment), "sentiment")
             rid = stable_id("r", "mh-eval", pid, text_key(responder, condition, reply))
             if rid in responses:
                 merged = json.loads(str(responses[rid]["meta"]))
                 merged.update({k: v for k, v in meta.items() if k.startswith("paper_") and k not in merged})
                 responses[rid]["meta"] = json.dumps(merged)
                 notes["rows_in_several_files"] += 1
+                if {m: v for m, (v, _) in values.items()} != {m: v for m, (v, _) in scores[rid].items()}:
+                    notes["scores_differing_across_files"] += 1
                 continue
+            scores[rid] = values
             responses[rid] = {
                 "response_id": rid,
                 "post_id": pid,
@@ -224,9 +277,11 @@ def parse_gpt4() -> Bundle:
     notes["posts"] = len(posts)
     notes["responses_gpt4"] = sum(r["responder"] == "recorded:gpt-4" for r in responses.values())
     notes["responses_peer"] = sum(r["responder"] == "peer" for r in responses.values())
+    score_rows = [row for rid, values in scores.items() for row in _score_rows(rid, values, notes)]
     return Bundle(
         pd.DataFrame(list(posts.values())),
         responses=_response_rows(list(responses.values())),
+        scores=_scores_frame(score_rows),
         notes=dict(notes),
     )
 

@@ -1,4 +1,10 @@
-"""The data stage: read every [[data]] source, sample posts, and merge into the run's first tables."""
+"""The data stage: read every [[data]] source, sample posts, and merge into the run's first tables.
+
+Manifest notes: ``sources`` (per source: provenance, the parser's or importer's ``parse_notes``, and
+the rows kept), ``responses_by_status`` (collected replies per status, ``empty`` included),
+``posts_empty_skipped`` (imported records without a post text), ``collected_scores`` (recorded score
+values kept) and ``scores_missing`` (empty recorded-score cells).
+"""
 
 from typing import Any
 
@@ -51,7 +57,7 @@ def _load(source: DataSource, key: str, resolve: Any) -> tuple[Bundle, dict[str,
             "sha256": checksums,
         }
     path = resolve(source.file)
-    bundle = import_file(path, source.kind, source.columns)
+    bundle = import_file(path, source, key)
     return bundle, {"file": str(path), "sha256": {path.name: sha256_file(path)}, "where": key}
 
 
@@ -75,7 +81,8 @@ def _restrict(bundle: Bundle, source: DataSource, key: str, seed: int) -> Bundle
         capped = shuffled.groupby("post_id", sort=False).head(source.replies_per_post)
         responses = pd.concat([responses[~peers], capped]).sort_index()
     variants = bundle.variants[bundle.variants["post_id"].isin(keep)]
-    return Bundle(posts, variants, responses, bundle.notes)
+    scores = bundle.scores[bundle.scores["response_id"].isin(set(responses["response_id"]))]
+    return Bundle(posts, variants, responses, scores, bundle.notes)
 
 
 def collect(ctx: Any) -> dict[str, pd.DataFrame]:
@@ -83,13 +90,14 @@ def collect(ctx: Any) -> dict[str, pd.DataFrame]:
     bundles, sources = [], []
     for index, source in enumerate(ctx.study.data):
         key = f"data[{index}]"
-        bundle, provenance = _load(source, key, ctx.loaded.resolve)
+        bundle, provenance = _load(source, key, ctx.input_file)
         restricted = _restrict(bundle, source, key, ctx.study.study.seed + index)
         provenance.update(
             parse_notes=bundle.notes,
             posts=len(restricted.posts),
             responses=len(restricted.responses),
             variants=len(restricted.variants),
+            collected_scores=len(restricted.scores),
         )
         bundles.append(restricted)
         sources.append(provenance)
@@ -99,9 +107,20 @@ def collect(ctx: Any) -> dict[str, pd.DataFrame]:
     posts = posts.drop_duplicates("post_id").sort_values(["source", "post_id"])
     variants = pd.concat([b.variants for b in bundles], ignore_index=True).drop_duplicates("variant_id")
     responses = pd.concat([b.responses for b in bundles], ignore_index=True).drop_duplicates("response_id")
+    scores = pd.concat([b.scores for b in bundles], ignore_index=True)
+    scores = scores.drop_duplicates(["response_id", "scorer", "metric"])
     ctx.notes["sources"] = sources
+    ctx.notes["responses_by_status"] = {
+        str(k): int(v) for k, v in responses["status"].value_counts().sort_index().items()
+    }
+    ctx.notes["posts_empty_skipped"] = sum(int(b.notes.get("posts_empty_skipped", 0)) for b in bundles)
+    ctx.notes["collected_scores"] = len(scores)
+    ctx.notes["scores_missing"] = sum(int(b.notes.get("scores_missing", 0)) for b in bundles)
     return {
         "posts": conform("posts", posts),
         "collected_variants": conform("variants", variants.sort_values("variant_id")),
         "collected_responses": conform("responses", responses.sort_values("response_id")),
+        "collected_scores": conform(
+            "collected_scores", scores.sort_values(["response_id", "scorer", "metric"])
+        ),
     }

@@ -1,5 +1,6 @@
 """``carelens models ...``: train the scorers' models and show their cards."""
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -55,14 +56,80 @@ def card(
     truncate_tokens: Annotated[int | None, typer.Option(help="The truncation it was trained with.")] = None,
 ) -> None:
     """Print the model card of a trained model."""
-    from carelens.scoring.empathy_train import model_path
+    from carelens.scoring.empathy_train import model_path, read_card
+    from carelens.scoring.model_card import render_markdown
 
     if model not in TRAINABLE:
         raise CarelensError(f"unknown model '{model}'; allowed: {', '.join(TRAINABLE)}", where="MODEL")
     folder = model_path(variant, truncate_tokens)
-    path = folder / "card.md"
-    if not path.exists():
+    if not (folder / "card.json").exists():
         raise CarelensError(
             f"no trained model; run `carelens models train {model} --variant {variant}`", where=str(folder)
         )
-    typer.echo(path.read_text(encoding="utf-8"))
+    typer.echo(render_markdown(read_card(folder)))
+
+
+@app.command()
+def validate(
+    scorer: Annotated[str, typer.Argument(help="A registered scorer name, e.g. empathy.")],
+    ratings: Annotated[
+        Path,
+        typer.Option(
+            help="Rated items, CSV or JSON Lines, with item_id, post, response, rater, question, value "
+            "(see carelens.scoring.validate)."
+        ),
+    ],
+    out: Annotated[Path | None, typer.Option(help="Also write the table as CSV here.")] = None,
+    options: Annotated[
+        str | None,
+        typer.Option(
+            help="The scorer's options as a JSON object, as in [scoring.options.<name>], "
+            "e.g. '{\"window_words\": null}'."
+        ),
+    ] = None,
+) -> None:
+    """Score a team's clinician-rated items and compare the scorer with each rater, beside the raters
+    with each other (Cohen's kappa unweighted and quadratic, exact agreement, n)."""
+    import json
+
+    import pandas as pd
+
+    from carelens.scoring.base import create_scorer, run_scorer
+    from carelens.scoring.settings import ScoringConfig
+    from carelens.scoring.validate import read_rated_items, table
+    from carelens.scoring.validate import validate as compare
+
+    frame = read_rated_items(ratings)
+    try:
+        table_options = json.loads(options) if options else {}
+    except json.JSONDecodeError as exc:
+        raise CarelensError(f"not JSON: {exc.msg}", where="--options") from None
+    if not isinstance(table_options, dict):
+        raise CarelensError("must be a JSON object", where="--options")
+    config = ScoringConfig(scorers=[scorer], options={scorer: table_options} if table_options else {})
+    built = create_scorer(scorer, config)
+    items = frame.drop_duplicates("item_id").set_index("item_id")
+    scored = run_scorer(built, list(zip(items["post"], items["response"], strict=True)))
+    scored.index = items.index
+    rows = compare(frame, scored, tuple(built.metrics))
+    if not rows:
+        raise CarelensError(
+            "no question of the file is one the scorer or two raters answer", where=str(ratings)
+        )
+    typer.echo(f"{built.name} on {len(items)} items rated by {frame['rater'].nunique()} rater(s):")
+    typer.echo(table(rows, built.name))
+    if out is not None:
+        pd.DataFrame(rows).assign(a=lambda f: f["a"].replace("scorer", built.name)).to_csv(out, index=False)
+        console.print(f"[bold]written to {out}[/bold]")
+
+
+@app.command("llm-set")
+def llm_set(
+    out: Annotated[Path, typer.Argument(help="Where to write the ratings file (CSV).")],
+) -> None:
+    """Write carelens' frozen LLM-reply empathy set (210 mh-eval replies, two labelling passes) as a
+    ratings file for `carelens models validate`; the texts come from the data mirror."""
+    from carelens.scoring.empathy_llm_set import write_ratings
+
+    write_ratings(out)
+    console.print(f"[bold]written to {out}[/bold]")

@@ -4,66 +4,102 @@ Emotional Reactions (warmth, compassion, concern), Interpretations (communicatin
 of the seeker's feelings and experiences) and Explorations (probing those experiences), after
 Sharma et al. (2020). The classifier is trained locally from EPITOME (``carelens models train
 empathy``); the first use trains it automatically when no model is cached. The scorer's name
-(``empathy-fast`` or ``empathy-full``, ``-t64`` when truncated) goes into the scores table so a
-report can say which model scored; ``card_path`` is its model card.
+(``empathy-fast-w64``: the model, ``-t64`` when truncated, and the window size of the scoring rule)
+goes into the scores table so a report can say which model scored; ``card_path`` is its model card.
 """
 
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from carelens.errors import CarelensError
 from carelens.progress import console
-from carelens.scoring.base import Pair
+from carelens.scoring.base import BaseScorer, Pair
 from carelens.scoring.empathy_models import MECHANISMS
 from carelens.scoring.empathy_train import load_model, model_path, train_empathy
-from carelens.scoring.settings import ScoringConfig
+from carelens.scoring.empathy_windows import WINDOW_WORDS, decide, quote, split_all
 
 
-def resolve_model(config: ScoringConfig) -> Path:
-    """The model folder for this config, training it first when the cache has none."""
-    if config.empathy_model:
-        folder = Path(config.empathy_model).expanduser()
+def resolve_model(variant: str, truncate_tokens: int | None, model_dir: str | None) -> Path:
+    """The model folder to use, training the variant first when the cache has none."""
+    if model_dir:
+        folder = Path(model_dir).expanduser()
         if not (folder / "card.json").exists():
             raise CarelensError(
                 "no trained empathy model (card.json) in this folder",
                 where=f"scoring.empathy_model = {folder}",
             )
         return folder
-    folder = model_path(config.empathy_variant, config.truncate_tokens)
+    folder = model_path(variant, truncate_tokens)
     if not (folder / "card.json").exists():
         console.print(
-            f"[bold]No cached empathy model at {folder}: training the {config.empathy_variant} "
+            f"[bold]No cached empathy model at {folder}: training the {variant} "
             "variant once (run `carelens models train empathy` to do this ahead).[/bold]"
         )
         # The full variant's cross-validation takes several trainings; `models train` runs it.
-        train_empathy(
-            config.empathy_variant,
-            truncate_tokens=config.truncate_tokens,
-            cv_folds=5 if config.empathy_variant == "fast" else 0,
-        )
+        train_empathy(variant, truncate_tokens=truncate_tokens, cv_folds=5 if variant == "fast" else 0)
     return folder
 
 
-class EmpathyScorer:
-    """Predicted ER, IP and EX levels of each response (the post is not used by the model)."""
+class EmpathyScorer(BaseScorer):
+    """Predicted ER, IP and EX levels of each response, decided over its windows (see
+    ``empathy_windows``); the evidence of each level is the window of the reply that decided it.
 
+    ``window_words`` None scores the whole reply as one text (the scorer's name then lacks the
+    ``-w<N>`` suffix).
+    """
+
+    registered = "empathy"
     metrics = MECHANISMS
+    ranges = {m: (0.0, 2.0) for m in MECHANISMS}
+    config_keys = {
+        "variant": "empathy_variant",
+        "truncate_tokens": "truncate_tokens",
+        "model_dir": "empathy_model",
+    }
 
-    def __init__(self, config: ScoringConfig) -> None:
-        folder = resolve_model(config)
+    def __init__(
+        self,
+        *,
+        variant: str = "fast",
+        truncate_tokens: int | None = None,
+        model_dir: str | None = None,
+        window_words: int | None = WINDOW_WORDS,
+    ) -> None:
+        self.variant, self.truncate_tokens, self.model_dir = variant, truncate_tokens, model_dir
+        self.window_words = window_words
+        folder = resolve_model(variant, truncate_tokens, model_dir)
         self.model, self.card = load_model(folder)
         trained_with = self.card.get("truncate_tokens")
-        if config.truncate_tokens is not None and config.truncate_tokens != trained_with:
+        if truncate_tokens is not None and truncate_tokens != trained_with:
             raise CarelensError(
-                f"is {config.truncate_tokens} but the model in {folder} was trained with "
+                f"is {truncate_tokens} but the model in {folder} was trained with "
                 f"truncate_tokens={trained_with}",
                 where="scoring.truncate_tokens",
             )
-        self.name: str = self.card["model"]
+        self.name: str = self.card["model"] + (f"-w{window_words}" if window_words else "")
         self.card_path = folder / "card.json"
 
     def score(self, pairs: Sequence[Pair]) -> pd.DataFrame:
-        levels = self.model.predict_proba([response for _, response in pairs]).argmax(-1)
-        return pd.DataFrame(levels.astype(float), columns=list(MECHANISMS))
+        texts = [response for _, response in pairs]
+        parts, owner = split_all(texts, self.window_words)
+        proba = self.model.predict_proba(parts) if parts else np.zeros((0, len(MECHANISMS), 3))
+        levels, deciding = decide(proba, owner, len(texts))
+        evidence: dict[str, list[str]] = {m: [] for m in MECHANISMS}
+        for t in range(len(texts)):
+            for j, m in enumerate(MECHANISMS):
+                w = deciding[t, j]
+                if w < 0:
+                    evidence[m].append("the reply has no words: level 0")
+                elif levels[t, j] == 0:
+                    evidence[m].append(
+                        f"no part of the reply reaches level 1; closest (P = {proba[w, j, 1:].sum():.2f}): "
+                        + quote(parts[w])
+                    )
+                else:
+                    evidence[m].append(
+                        f"level {levels[t, j]} (P = {proba[w, j, levels[t, j]]:.2f}): {quote(parts[w])}"
+                    )
+        return self.frame({m: levels[:, j].astype(float) for j, m in enumerate(MECHANISMS)}, evidence)

@@ -33,11 +33,14 @@ from carelens.scoring.empathy_models import (
     FullModel,
     FullParams,
 )
+from carelens.scoring.empathy_windows import WINDOW_WORDS, decide, split_all
 from carelens.scoring.model_card import render_markdown
 from carelens.store import now
 
 VARIANTS = ("fast", "full")
 HOLDOUT_SHARE = 0.1
+MODEL_VERSION = 2
+"""Part of the cache folder's name: a model cached by an older carelens is never loaded."""
 # The paper's retrained RoBERTa-base classifiers (Gabriel et al. 2024), random 90/10 split.
 PAPER_BASELINE = {
     "ER": {"accuracy": 0.808, "macro_f1": 0.787},
@@ -57,8 +60,8 @@ def model_name(variant: str, truncate_tokens: int | None = None) -> str:
 
 
 def model_path(variant: str, truncate_tokens: int | None = None) -> Path:
-    """Where the model of this variant lives in the cache."""
-    return models_dir() / model_name(variant, truncate_tokens)
+    """Where the model of this variant lives in the cache (versioned by ``MODEL_VERSION``)."""
+    return models_dir() / f"{model_name(variant, truncate_tokens)}-v{MODEL_VERSION}"
 
 
 def epitome_pairs(limit: int | None = None, seed: int = 13) -> tuple[pd.DataFrame, dict[str, Any]]:
@@ -183,16 +186,20 @@ def train_empathy(
         train_seconds = time.perf_counter() - clock
         predicted = model.predict_proba([texts[i] for i in test_idx], vectors[test_idx]).argmax(-1)
         heldout = evaluate(labels[test_idx], predicted)
+        windowed = WindowedEvaluation(texts, vectors, truncate_tokens, bar)
+        heldout_windowed = evaluate(labels[test_idx], windowed.levels(model, test_idx))
         cv_clock = time.perf_counter()
         cv_task = bar.add_task(
             f"{cv_folds}-fold cross-validation", total=sum(_units(len(tr), model) for tr, _ in folds)
         )
-        fold_results = []
+        fold_results: list[dict[str, dict[str, Any]]] = []
+        fold_windowed: list[dict[str, dict[str, Any]]] = []
         for tr, te in folds:
             fold_model = _new_model(variant, truncate_tokens, seed, params)
             fold_model.fit([texts[i] for i in tr], labels[tr], vectors[tr], lambda k: bar.advance(cv_task, k))
             fold_pred = fold_model.predict_proba([texts[i] for i in te], vectors[te]).argmax(-1)
             fold_results.append(evaluate(labels[te], fold_pred))
+            fold_windowed.append(evaluate(labels[te], windowed.levels(fold_model, te)))
         cv_seconds = time.perf_counter() - cv_clock
     card = {
         "model": model_name(variant, truncate_tokens),
@@ -217,6 +224,14 @@ def train_empathy(
         },
         "heldout": heldout,
         "cv": _summarise_cv(fold_results, cv_folds, seed),
+        "windowed": {
+            "window_words": WINDOW_WORDS,
+            "scorer": f"{model_name(variant, truncate_tokens)}-w{WINDOW_WORDS}",
+            "rule": "the reply cut into windows of whole sentences of at most "
+            f"{WINDOW_WORDS} words; per mechanism the highest level of any window",
+            "heldout": heldout_windowed,
+            "cv": _summarise_cv(fold_windowed, cv_folds, seed),
+        },
         "paper_baseline": PAPER_BASELINE,
         "timing": {
             "embedding_seconds": round(embedding_seconds, 1),
@@ -229,6 +244,31 @@ def train_empathy(
     }
     _write_model(folder, model, card)
     return folder
+
+
+class WindowedEvaluation:
+    """Levels decided over EPITOME-sized windows (``empathy_windows``) for rows of the training
+    texts; a text that is one window reuses its own embedding, the others' windows are embedded
+    once, with progress."""
+
+    def __init__(self, texts: list[str], vectors: np.ndarray, truncate_tokens: int | None, bar: Any) -> None:
+        self.parts, self.owner = split_all(texts, WINDOW_WORDS)
+        counts = np.bincount(self.owner, minlength=len(texts))
+        self.vectors = np.zeros((len(self.parts), vectors.shape[1]), dtype=np.float32)
+        single = counts[self.owner] == 1
+        self.vectors[single] = vectors[self.owner[single]]
+        multi = np.flatnonzero(~single)
+        task = bar.add_task("embedding windows of long replies", total=len(multi))
+        for start in range(0, len(multi), 256):
+            chunk = multi[start : start + 256]
+            self.vectors[chunk] = embed([self.parts[i] for i in chunk], truncate_tokens)
+            bar.advance(task, len(chunk))
+
+    def levels(self, model: FastModel | FullModel, rows: np.ndarray) -> np.ndarray:
+        where = np.flatnonzero(np.isin(self.owner, rows))
+        position = {r: i for i, r in enumerate(rows)}
+        proba = model.predict_proba([self.parts[w] for w in where], self.vectors[where])
+        return decide(proba, np.array([position[o] for o in self.owner[where]], dtype=int), len(rows))[0]
 
 
 def _summarise_cv(results: list[dict[str, dict[str, Any]]], folds: int, seed: int) -> dict[str, Any] | None:

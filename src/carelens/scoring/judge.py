@@ -24,8 +24,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from carelens.errors import CarelensError
 from carelens.generation.settings import GenerationConfig
 from carelens.review.questions import EPITOME, MITI, NA, Question
-from carelens.scoring.base import Pair
-from carelens.scoring.settings import ScoringConfig
+from carelens.scoring.base import BaseScorer, Pair
+from carelens.scoring.settings import JudgeConfig, ScoringConfig
 
 ITEMS = tuple(q.key for q in (*EPITOME, *MITI))
 JSON_OBJECT = re.compile(r"\{.*\}", re.DOTALL)
@@ -102,21 +102,61 @@ def parse_rating(text: str | None) -> JudgeRating | None:
         return None
 
 
-class JudgeScorer:
-    """Rubric ratings of each response by the configured judge model (see the module docstring)."""
+class JudgeScorer(BaseScorer):
+    """Rubric ratings of each response by the configured judge model (see the module docstring).
 
+    ``generation`` is the study's ``[generation]`` settings (providers, limits, cache) as a dict or
+    a ``GenerationConfig``; the evidence of each rating names the judge, or why there is no rating.
+    """
+
+    registered = "judge"
     metrics = (*(f"judge_{k}" for k in ITEMS), "judge_valid")
+    ranges = {
+        "judge_ER": (0, 2),
+        "judge_IP": (0, 2),
+        "judge_EX": (0, 2),
+        "judge_MITI_CCT": (1, 5),
+        "judge_MITI_SST": (1, 5),
+        "judge_MITI_PARTNERSHIP": (1, 5),
+        "judge_valid": (0, 1),
+    }
 
-    def __init__(self, config: ScoringConfig, generation: GenerationConfig | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        responder: str,
+        temperature: float = 0.0,
+        max_tokens: int = 400,
+        seed: int | None = 13,
+        concurrency: int = 4,
+        generation: dict[str, Any] | GenerationConfig | None = None,
+    ) -> None:
+        self.judge = JudgeConfig(
+            responder=responder,
+            temperature=temperature,
+            max_tokens=max_tokens,
+            seed=seed,
+            concurrency=concurrency,
+        )
+        self.responder, self.temperature, self.max_tokens = responder, temperature, max_tokens
+        self.seed, self.concurrency = seed, concurrency
+        base = GenerationConfig.model_validate(generation) if isinstance(generation, dict) else generation
+        self.generation = (base or GenerationConfig()).model_copy(update={"concurrency": concurrency})
+        self.name = f"judge:{responder}"
+        self.notes: dict[str, Any] = {}
+
+    def get_params(self) -> dict[str, Any]:
+        params = super().get_params()
+        params["generation"] = self.generation.model_dump(mode="json")
+        return params
+
+    @classmethod
+    def from_config(cls, config: ScoringConfig, generation: GenerationConfig | None = None) -> "JudgeScorer":
         if config.judge is None:
             raise CarelensError(
                 "the judge scorer needs a [scoring.judge] table with a 'responder'", where="scoring.judge"
             )
-        self.judge = config.judge
-        self.name = f"judge:{config.judge.responder}"
-        base = generation or GenerationConfig()
-        self.generation = base.model_copy(update={"concurrency": config.judge.concurrency})
-        self.notes: dict[str, Any] = {}
+        return cls(**config.judge.model_dump(), generation=generation)
 
     def score(self, pairs: Sequence[Pair]) -> pd.DataFrame:
         from carelens.generation.engine import ChatRequest, SamplingParams, run_requests
@@ -130,17 +170,24 @@ class JudgeScorer:
         ]
         cache = self.generation.cache
         results = run_requests(requests, config=self.generation, cache_path=cache, progress_label="judge")
-        rows: list[dict[str, float]] = []
+        values: dict[str, list[float]] = {m: [] for m in self.metrics}
+        evidence: dict[str, list[str]] = {m: [] for m in self.metrics}
         outcomes: Counter[str] = Counter()
         for result in results:
             rating = parse_rating(result.text) if result.ok else None
-            outcomes[result.status if not result.ok else ("ok" if rating else "unparsed")] += 1
-            values = rating.model_dump() if rating else {}
-            row: dict[str, float] = {
-                f"judge_{k}": float(values[k]) if values.get(k) is not None else float("nan") for k in ITEMS
-            }
-            row["judge_valid"] = 1.0 if rating else 0.0
-            rows.append(row)
+            outcome = result.status if not result.ok else ("ok" if rating else "unparsed")
+            outcomes[outcome] += 1
+            rated = rating.model_dump() if rating else {}
+            for k in ITEMS:
+                value = rated.get(k)
+                values[f"judge_{k}"].append(float(value) if value is not None else float("nan"))
+                evidence[f"judge_{k}"].append(f"rated {value} by {self.name}" if value is not None else "")
+            values["judge_valid"].append(1.0 if rating else 0.0)
+            evidence["judge_valid"].append(
+                f"a valid rating from {self.name}"
+                if rating
+                else f"no valid rating from {self.name}: {outcome}"
+            )
         for outcome, count in outcomes.items():
             self.notes[outcome] = self.notes.get(outcome, 0) + count
-        return pd.DataFrame(rows, columns=list(self.metrics))
+        return self.frame(values, evidence)

@@ -62,6 +62,25 @@ def render_markdown(card: dict[str, Any]) -> str:
     ]
     if cv:
         lines += [f"Cross-validation: {cv['method']}.", ""]
+    windowed = card.get("windowed")
+    if windowed:
+        lines += [
+            f"## As scored: `{windowed['scorer']}` ({windowed['rule']})",
+            "",
+            "Same model and splits; each reply's level decided over its windows.",
+            "",
+            "| mechanism | held-out | 5-fold CV (mean ± sd) |",
+            "|---|---|---|",
+        ]
+        for mechanism, name in MECHANISM_NAMES.items():
+            h, c = windowed["heldout"][mechanism], (windowed["cv"] or {}).get(mechanism)
+            cv_text = (
+                f"{_figure(c['accuracy'], c['accuracy_sd'])} / {_figure(c['macro_f1'], c['macro_f1_sd'])}"
+                if c
+                else "not run"
+            )
+            lines.append(f"| {name} ({mechanism}) | {h['accuracy']:.3f} / {h['macro_f1']:.3f} | {cv_text} |")
+        lines.append("")
     lines += ["## Held-out confusion matrices (rows: true level 0/1/2, columns: predicted)", ""]
     for mechanism in MECHANISM_NAMES:
         matrix = heldout[mechanism]["confusion_matrix"]

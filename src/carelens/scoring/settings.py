@@ -37,7 +37,8 @@ class ScoringConfig(Section):
       recorded in the run's manifest) or stop with an ``error``.
     - ``batch_size``: pairs per scoring batch; ``workers``: processes for the pure-Python scorers.
     - ``judge``: the model that rates responses for the ``judge`` scorer.
-    - ``options``: per-scorer tables for plugin scorers, ``[scoring.options.<name>]``.
+    - ``options``: per-scorer tables ``[scoring.options.<name>]``: any constructor parameter of a
+      built-in scorer (e.g. ``[scoring.options.empathy] window_words = 64``), or a plugin's options.
     """
 
     scorers: list[str] = Field(

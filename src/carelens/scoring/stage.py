@@ -19,7 +19,15 @@ from carelens.errors import CarelensError
 from carelens.generation.settings import GenerationConfig
 from carelens.ids import original_variant_id
 from carelens.progress import console, progress_bar
-from carelens.scoring.base import Pair, Scorer, create_scorer, run_scorer
+from carelens.scoring.base import (
+    Pair,
+    Scorer,
+    create_scorer,
+    evidence_column,
+    output_columns,
+    run_scorer,
+    scorer_params,
+)
 from carelens.scoring.empathy import EmpathyScorer
 from carelens.scoring.hf import ScorerUnavailable
 from carelens.scoring.settings import ScoringConfig
@@ -85,17 +93,36 @@ def score_pairs(
             frames.append(run_scorer(scorer, chunk))
             advance(len(chunk))
     if not frames:
-        return pd.DataFrame(columns=list(scorer.metrics), dtype=float)
-    return pd.concat(frames, ignore_index=True)
+        return run_scorer(scorer, [])
+    return pd.concat(frames, ignore_index=True)[output_columns(scorer.metrics)]
 
 
 def to_long(response_ids: Sequence[str], scorer_name: str, wide: pd.DataFrame) -> pd.DataFrame:
-    """Scores in the table's long form; NaN (does not apply) values are left out."""
-    long = wide.assign(response_id=list(response_ids)).melt(
-        id_vars="response_id", var_name="metric", value_name="value"
+    """Scores in the table's long form with their evidence; NaN (does not apply) values are left out."""
+    metrics = [c for c in wide.columns if not c.startswith("evidence:")]
+    ids = list(response_ids)
+    long = (
+        pd.concat(
+            [
+                pd.DataFrame(
+                    {
+                        "response_id": ids,
+                        "metric": m,
+                        "value": wide[m].to_numpy(dtype=float),
+                        "evidence": wide[evidence_column(m)].astype(str).to_numpy()
+                        if evidence_column(m) in wide
+                        else "",
+                    }
+                )
+                for m in metrics
+            ],
+            ignore_index=True,
+        )
+        if metrics
+        else empty_table("scores")
     )
     long = long[np.isfinite(long["value"].to_numpy(dtype=float))]
-    return long.assign(scorer=scorer_name)[["response_id", "scorer", "metric", "value"]]
+    return long.assign(scorer=scorer_name)[["response_id", "scorer", "metric", "value", "evidence"]]
 
 
 def build_scorers(
@@ -103,17 +130,13 @@ def build_scorers(
 ) -> list[tuple[str, Scorer]]:
     """The configured scorers, each built once; unavailable ones skipped (or an error) as configured.
 
-    The judge gets the study's generation settings (providers, limits, cache) as ``generation``.
+    A scorer whose ``from_config`` takes ``generation`` (the judge) gets the study's generation
+    settings (providers, limits, cache).
     """
     built: list[tuple[str, Scorer]] = []
     for name in config.scorers:
         try:
-            if name == "judge":
-                from carelens.scoring.judge import JudgeScorer
-
-                built.append((name, JudgeScorer(config, generation)))
-            else:
-                built.append((name, create_scorer(name, config)))
+            built.append((name, create_scorer(name, config, generation=generation)))
         except ScorerUnavailable as exc:
             if config.on_unavailable == "error":
                 raise
@@ -140,7 +163,7 @@ def score(ctx: StageContext) -> dict[str, pd.DataFrame]:
         str(k): int(v) for k, v in responses.loc[responses["status"] != "ok", "status"].value_counts().items()
     }
     if ok.empty:
-        return {"scores": empty_table("scores")}
+        return {"scores": recorded_scores(ctx, ok)}
     prompts = post_texts(ok, ctx.table("variants"), ctx.table("posts"))
     pairs = list(zip(prompts, ok["text"].fillna("").astype(str), strict=True))
     generation = ctx.study.generation
@@ -164,5 +187,20 @@ def score(ctx: StageContext) -> dict[str, pd.DataFrame]:
                     "model_card": str(scorer.card_path),
                 }
     ctx.notes["scorers"] = {registered: scorer.name for registered, scorer in scorers}
+    ctx.notes["scorer_params"] = {registered: scorer_params(scorer) for registered, scorer in scorers}
     ctx.notes["scoring_seconds"] = seconds
-    return {"scores": pd.concat(frames, ignore_index=True) if frames else empty_table("scores")}
+    frames.append(recorded_scores(ctx, ok))
+    return {"scores": pd.concat(frames, ignore_index=True)}
+
+
+def recorded_scores(ctx: StageContext, ok: pd.DataFrame) -> pd.DataFrame:
+    """The scores the data stage read from the study's files (``collected_scores``) for ok responses."""
+    if not ctx.run.has_table("collected_scores"):
+        return empty_table("scores")
+    recorded = ctx.table("collected_scores")
+    kept = recorded[recorded["response_id"].isin(ok["response_id"])]
+    ctx.notes["recorded_scores"] = {
+        "copied": int(len(kept)),
+        "of_responses_not_ok": int(len(recorded) - len(kept)),
+    }
+    return kept[["response_id", "scorer", "metric", "value", "evidence"]]

@@ -10,8 +10,7 @@ from collections.abc import Sequence
 import pandas as pd
 import textstat
 
-from carelens.scoring.base import Pair
-from carelens.scoring.settings import ScoringConfig
+from carelens.scoring.base import BaseScorer, Pair
 
 WORD = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)*")
 SECOND_PERSON = frozenset(
@@ -56,36 +55,63 @@ def sentences(text: str) -> list[str]:
     return [p.strip() for p in parts if WORD.search(p)]
 
 
-def measure(text: str) -> dict[str, float]:
-    """The text measures of one response; rates and readability are NaN for a text without words."""
+def measure(text: str) -> tuple[dict[str, float], dict[str, str]]:
+    """The text measures of one response and the evidence of each; rates and readability are NaN
+    for a text without words."""
     tokens = words(text)
     sents = sentences(text)
     if not tokens:
-        return {
-            "words": 0.0,
-            "readability": float("nan"),
-            "second_person_rate": float("nan"),
-            "question_rate": float("nan"),
+        nan = float("nan")
+        values = {"words": 0.0, "readability": nan, "second_person_rate": nan, "question_rate": nan}
+        return values, {
+            "words": "the response has no words",
+            "readability": "",
+            "second_person_rate": "",
+            "question_rate": "",
         }
-    return {
+    second = [t for t in tokens if t in SECOND_PERSON]
+    questions = [s for s in sents if "?" in s]
+    values = {
         "words": float(len(tokens)),
         "readability": float(textstat.flesch_reading_ease(text)),
-        "second_person_rate": sum(t in SECOND_PERSON for t in tokens) / len(tokens),
-        "question_rate": sum("?" in s for s in sents) / len(sents),
+        "second_person_rate": len(second) / len(tokens),
+        "question_rate": len(questions) / len(sents),
     }
+    evidence = {
+        "words": f"{len(tokens)} words in the response",
+        "readability": f"Flesch reading ease of {len(sents)} sentence(s), {len(tokens)} words",
+        "second_person_rate": (
+            f"{len(second)} of {len(tokens)} words address the reader: {', '.join(sorted(set(second)))}"
+            if second
+            else f"none of {len(tokens)} words addresses the reader"
+        ),
+        "question_rate": (
+            f"{len(questions)} of {len(sents)} sentence(s) ask: " + " | ".join(questions)
+            if questions
+            else f"none of {len(sents)} sentence(s) is a question"
+        ),
+    }
+    return values, evidence
 
 
-class TextScorer:
+class TextScorer(BaseScorer):
     """Length in words, Flesch reading ease (textstat 0.7.8; higher = easier, about 60-70 is plain
     English), the share of words that address the reader (you, your, ...) and the share of sentences
-    that are questions. Only the response is measured."""
+    that are questions. Only the response is measured; the evidence names the words or sentences
+    counted."""
 
     name = "text"
+    registered = "text"
     parallel = True  # pure Python and cheap to build: may run in worker processes
     metrics = ("words", "readability", "second_person_rate", "question_rate")
+    ranges = {"words": (0.0, float("inf")), "second_person_rate": (0.0, 1.0), "question_rate": (0.0, 1.0)}
 
-    def __init__(self, config: ScoringConfig | None = None) -> None:
-        del config
+    def __init__(self) -> None:
+        pass
 
     def score(self, pairs: Sequence[Pair]) -> pd.DataFrame:
-        return pd.DataFrame([measure(response) for _, response in pairs], columns=list(self.metrics))
+        measured = [measure(response) for _, response in pairs]
+        return self.frame(
+            {m: [v[m] for v, _ in measured] for m in self.metrics},
+            {m: [e[m] for _, e in measured] for m in self.metrics},
+        )
