@@ -27,12 +27,12 @@ def _scores(ctx) -> pd.DataFrame:  # type: ignore[no-untyped-def]
 
 
 def test_ray_engine_writes_the_local_engines_scores_table(tmp_path, ray_local):
-    tables = synthetic_tables(1200, posts=40, seed=3)
+    tables = synthetic_tables(400, posts=30, seed=3)
     scoring = '[scoring]\nscorers = ["text", "safety", "sentiment"]\n'
     local_ctx = study_context(tmp_path / "local", tables, scoring)
-    ray_ctx = study_context(tmp_path / "ray", tables, scoring + RAY.format(batch=150))
+    ray_ctx = study_context(tmp_path / "ray", tables, scoring + RAY.format(batch=50))
     local, on_ray = _scores(local_ctx), _scores(ray_ctx)
-    assert len(on_ray) > 4 * 1000 and set(on_ray["scorer"]) == {"text", "safety", "sentiment"}
+    assert len(on_ray) > 4 * 300 and set(on_ray["scorer"]) == {"text", "safety", "sentiment"}
     pd.testing.assert_frame_equal(local, on_ray)  # every scorer here is deterministic: exact
     for key in ("responses_scored", "responses_not_scored", "scorers"):
         assert ray_ctx.notes[key] == local_ctx.notes[key]
@@ -66,9 +66,9 @@ def _score_workers() -> list[int]:
 
 
 def test_a_worker_killed_mid_stage_loses_and_duplicates_nothing(tmp_path, ray_local):
-    tables = synthetic_tables(6000, posts=40, seed=5)
+    tables = synthetic_tables(3000, posts=40, seed=5)
     scoring = '[scoring]\nscorers = ["text"]\n'
-    ctx = study_context(tmp_path / "ray", tables, scoring + RAY.format(batch=100))
+    ctx = study_context(tmp_path / "ray", tables, scoring + RAY.format(batch=50))
     staging = ctx.run.path / "tables" / STAGING
     killed: list[int] = []
 

@@ -22,10 +22,10 @@ import pyarrow.parquet as pq
 from carelens.errors import CarelensError
 from carelens.execution.cluster import ray_cluster
 from carelens.execution.settings import ExecutionConfig
-from carelens.scoring.base import create_scorer, run_scorer
+from carelens.scoring.base import create_scorer, run_scorer, scorer_params
 from carelens.scoring.empathy import EmpathyScorer
 from carelens.scoring.settings import ScoringConfig
-from carelens.scoring.stage import build_scorers, post_texts, to_long
+from carelens.scoring.stage import build_scorers, post_texts, recorded_scores, to_long
 from carelens.store import atomic_path
 from carelens.study import StageContext
 from carelens.tables import empty_table
@@ -63,7 +63,7 @@ class ScoreBatch:
         ids = ok["response_id"].astype(str).tolist()
         frames = [to_long(ids, scorer.name, run_scorer(scorer, pairs)) for scorer in self.scorers]
         scores = pd.concat(frames, ignore_index=True).astype(
-            {"response_id": str, "scorer": str, "metric": str}
+            {"response_id": str, "scorer": str, "metric": str, "evidence": str}
         )
         with atomic_path(self.staging / f"{ident}.parquet") as tmp:
             scores.to_parquet(tmp, index=False)
@@ -119,12 +119,13 @@ def score_on_ray(ctx: StageContext) -> dict[str, pd.DataFrame]:
     ctx.notes["responses_scored"] = int(len(ok_ids))
     ctx.notes["responses_not_scored"] = dict(sorted(others.items(), key=lambda kv: -kv[1]))
     if ok_ids.empty:
-        return {"scores": empty_table("scores")}
+        return {"scores": recorded_scores(ctx, pd.DataFrame({"response_id": ok_ids}))}
     variants = ctx.table("variants")[["variant_id", "post_id", "text"]]
     posts = ctx.table("posts")[["post_id", "text"]]
     scorers = build_scorers(config, ctx.notes)
     order = {scorer.name: tuple(scorer.metrics) for _, scorer in scorers}
     ctx.notes["scorers"] = {registered: scorer.name for registered, scorer in scorers}
+    ctx.notes["scorer_params"] = {registered: scorer_params(scorer) for registered, scorer in scorers}
     for _, scorer in scorers:
         if isinstance(scorer, EmpathyScorer):
             ctx.notes["empathy"] = {
@@ -164,4 +165,5 @@ def score_on_ray(ctx: StageContext) -> dict[str, pd.DataFrame]:
         raise RuntimeError(f"{int((~seen).sum())} ok replies came back unscored from the Ray cluster")
     scores = _read_staged(staging, order, ok_ids)
     shutil.rmtree(staging, ignore_errors=True)
-    return {"scores": scores}
+    recorded = recorded_scores(ctx, pd.DataFrame({"response_id": ok_ids}))
+    return {"scores": pd.concat([scores, recorded], ignore_index=True) if len(recorded) else scores}
