@@ -4,7 +4,8 @@ Synthetic studies (carelens.execution.synthetic: ~90 % ok replies to 200 posts) 
 written to run directories under a scratch folder, then each engine scores them in a fresh process
 (so the peak resident memory, ru_maxrss, is that of one stage's driver): the pure-Python scorers
 (text, sentiment) on every reply, and the encoder-based safety scorer on a sample of ``--sample``
-replies. Ray runs on a local cluster started for the stage (its start-up is counted) with
+replies. Ray runs on a local cluster started for the stage (its start-up is counted; the rate "once
+started" leaves it out) with
 ``--workers`` scoring actors; the local engine uses as many worker processes (``scoring.workers``).
 
 Usage: python bench/scale.py [--sizes 10000,100000,1000000] [--sample 5000] [--workers 2]
@@ -49,11 +50,9 @@ def _one(study: str) -> None:
     rows = len(score(ctx)["scores"])
     seconds = time.perf_counter() - clock
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(
-        json.dumps(
-            {"seconds": seconds, "rows": rows, "peak_mb": peak, "scored": ctx.notes["responses_scored"]}
-        )
-    )
+    on_cluster = ctx.notes.get("engine", {}).get("scoring_seconds", seconds)
+    figures = {"seconds": seconds, "on_cluster": on_cluster, "rows": rows, "peak_mb": peak}
+    print(json.dumps({**figures, "scored": ctx.notes["responses_scored"]}))
 
 
 def _measure(study: Path) -> dict[str, float]:
@@ -80,7 +79,8 @@ def _compare(label: str, folder: Path, scorers: list[str], workers: int) -> floa
     for engine, f in figures.items():
         print(
             f"{label:>24} {engine:>5}: {f['scored']:>9,} replies {f['seconds']:8.1f} s "
-            f"{rate[engine]:9.0f} replies/s  driver peak {f['peak_mb']:7.0f} MB  {f['rows']:,} score rows"
+            f"{rate[engine]:9.0f} replies/s ({f['scored'] / f['on_cluster']:6.0f} once started)  "
+            f"driver peak {f['peak_mb']:6.0f} MB  {f['rows']:,} score rows"
         )
     ratio = rate["ray"] / rate["local"]
     print(f"{label:>24} ray/local throughput: {ratio:.2f}", flush=True)

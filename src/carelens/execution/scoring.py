@@ -10,6 +10,7 @@ driver holds the response ids, the variants' and posts' texts and the scores, ne
 
 import hashlib
 import shutil
+import time
 from pathlib import Path
 from typing import Any
 
@@ -143,7 +144,9 @@ def score_on_ray(ctx: StageContext) -> dict[str, pd.DataFrame]:
     staging = ctx.run.path / "tables" / STAGING
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
+    clock = time.perf_counter()
     with ray_cluster(execution) as ray:
+        started = time.perf_counter()
         texts = ray.put((variants, posts))
         replies = ray.data.read_parquet(str(path), columns=READ_COLUMNS)
         # Ray restarts a lost actor and retries its batches (max_restarts = max_task_retries = -1).
@@ -161,6 +164,8 @@ def score_on_ray(ctx: StageContext) -> dict[str, pd.DataFrame]:
             if (found < 0).any():
                 raise RuntimeError("the Ray cluster scored replies that are not ok replies of this run")
             seen[found] = True
+        ctx.notes["engine"]["cluster_start_seconds"] = round(started - clock, 2)
+        ctx.notes["engine"]["scoring_seconds"] = round(time.perf_counter() - started, 2)
     if not seen.all():
         raise RuntimeError(f"{int((~seen).sum())} ok replies came back unscored from the Ray cluster")
     scores = _read_staged(staging, order, ok_ids)
