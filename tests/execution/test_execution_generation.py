@@ -3,6 +3,7 @@ request, no request paid twice, the rate limit held for the whole cluster, resum
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from carelens.execution.generation import per_worker_limits, run_requests_on_ray
@@ -61,3 +62,26 @@ def test_limits_are_divided_among_workers_and_unset_ones_stay_unset() -> None:
     assert divided.providers["openai"].tokens_per_minute == 3000
     assert divided.providers["openai"].concurrency == 1
     assert divided.providers["openai:gpt-4o"].model_fields_set == {"max_attempts"}
+
+
+def test_generate_stage_on_ray_writes_the_local_engines_responses(tmp_path: Path, ray_local) -> None:
+    from carelens.execution.synthetic import synthetic_tables
+    from carelens.generation.stage import generate
+
+    from .conftest import study_context
+
+    tables = synthetic_tables(1, posts=12)
+    del tables["responses"]
+    with FakeOpenAI() as fake:
+        body = (
+            f'[generation]\nresponders = ["openai-compatible:fake@{fake.base_url}"]\n'
+            'conditions = ["social_media", "clinician"]\ncache = "cache.sqlite"\n'
+            "[generation.providers.openai-compatible]\nrequests_per_minute = 1200\n"
+        )
+        local = generate(study_context(tmp_path / "local", tables, body))["responses"]
+        sent_locally = len(fake.requests)
+        on_ray = generate(study_context(tmp_path / "ray", tables, body + '[execution]\nengine = "ray"\n'))
+        # 12 posts x 2 conditions, sent once by each engine (each run has its own cache)
+        assert len(fake.requests) - sent_locally == sent_locally == 24 and fake.duplicates() == 24
+    columns = ["response_id", "variant_id", "responder", "condition", "sample", "text", "status"]
+    pd.testing.assert_frame_equal(local[columns], on_ray["responses"][columns])
