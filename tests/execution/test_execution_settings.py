@@ -12,11 +12,8 @@ STUDY = '[study]\nname = "s"\n\n[[data]]\nfile = "posts.tsv"\n'
 def test_local_is_the_default_and_ray_takes_an_address_and_workers() -> None:
     assert parse_study(STUDY, "s.toml").execution.engine == "local"
     study = parse_study(STUDY + '[execution]\nengine = "ray"\naddress = "auto"\nnum_workers = 8\n', "s.toml")
-    assert (study.execution.engine, study.execution.address, study.execution.num_workers) == (
-        "ray",
-        "auto",
-        8,
-    )
+    execution = study.execution
+    assert (execution.engine, execution.address, execution.num_workers) == ("ray", "auto", 8)
 
 
 def test_an_unknown_engine_or_key_names_the_key() -> None:
