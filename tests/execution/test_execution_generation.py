@@ -8,8 +8,9 @@ import pytest
 
 from carelens.execution.generation import per_worker_limits, run_requests_on_ray
 from carelens.execution.settings import ExecutionConfig
-from carelens.generation.engine import ChatRequest, SamplingParams
-from carelens.generation.settings import GenerationConfig, ProviderConfig
+from carelens.generation.settings import GenerationConfig
+from carelens.llm.engine import ChatRequest, SamplingParams
+from carelens.llm.settings import ProviderConfig
 from support.fake_openai import FakeOpenAI
 
 pytestmark = pytest.mark.slow

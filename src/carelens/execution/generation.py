@@ -2,7 +2,7 @@
 
 Requests are sharded by a hash of what is sent (responder, messages, parameters, sample), so
 identical requests land on the same worker and are paid for once. Each worker runs the ordinary
-engine (``carelens.generation.engine.run_requests``) on its shard with the study's rate limits
+engine (``carelens.llm.engine.run_requests``) on its shard with the study's rate limits
 divided by the number of workers (requests/min, tokens/min and concurrency of every provider, and
 the study-wide concurrency), so the limits hold for the whole cluster. Every worker reads and
 writes the run's one SQLite cache, committing each final result as it arrives: a worker that is
@@ -19,8 +19,8 @@ from pathlib import Path
 
 from carelens.execution.cluster import ray_cluster
 from carelens.execution.settings import ExecutionConfig
-from carelens.generation.engine import ChatRequest, ChatResult, run_requests
-from carelens.generation.settings import GenerationConfig
+from carelens.llm.engine import ChatRequest, ChatResult, run_requests
+from carelens.llm.settings import ClientConfig
 
 
 def shard_of(request: ChatRequest, shards: int) -> int:
@@ -33,7 +33,7 @@ def shard_of(request: ChatRequest, shards: int) -> int:
     return int(hashlib.sha256(sent.encode()).hexdigest()[:8], 16) % shards
 
 
-def per_worker_limits(config: GenerationConfig, workers: int) -> GenerationConfig:
+def per_worker_limits(config: ClientConfig, workers: int) -> ClientConfig:
     """The generation settings with every rate limit and concurrency divided among ``workers``.
 
     Only the limits a study sets are divided (an unset one stays unset, so a provider's own entry
@@ -54,8 +54,7 @@ def per_worker_limits(config: GenerationConfig, workers: int) -> GenerationConfi
     )
 
 
-def _run_shard(requests: list[ChatRequest], config_json: str, cache_path: str) -> list[ChatResult]:
-    config = GenerationConfig.model_validate_json(config_json)
+def _run_shard(requests: list[ChatRequest], config: ClientConfig, cache_path: str) -> list[ChatResult]:
     return run_requests(requests, config=config, cache_path=cache_path, show_progress=False)
 
 
@@ -63,7 +62,7 @@ def run_requests_on_ray(
     requests: Sequence[ChatRequest],
     *,
     execution: ExecutionConfig,
-    config: GenerationConfig,
+    config: ClientConfig,
     cache_path: Path,
     progress_label: str = "generating",
 ) -> list[ChatResult]:
@@ -72,7 +71,7 @@ def run_requests_on_ray(
     shards: list[list[int]] = [[] for _ in range(workers)]
     for index, request in enumerate(requests):
         shards[shard_of(request, workers)].append(index)
-    shared = per_worker_limits(config, workers).model_dump_json(exclude_unset=True)
+    shared = per_worker_limits(config, workers)
     results: list[ChatResult | None] = [None] * len(requests)
     with ray_cluster(execution) as ray:
         task = ray.remote(num_cpus=execution.num_cpus_per_worker, max_retries=3)(_run_shard)
