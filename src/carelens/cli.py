@@ -21,6 +21,7 @@ from carelens.datasets.importing import check_file_source, import_file, problem_
 from carelens.datasets.registry import DATASETS, get_dataset
 from carelens.demographics import commands as demographics_commands
 from carelens.errors import CarelensError, path_error
+from carelens.execution.settings import Engine, with_engine
 from carelens.generation import commands as generation_commands
 from carelens.review import commands as review_commands
 from carelens.scoring import commands as scoring_commands
@@ -57,10 +58,19 @@ ForceOpt = Annotated[bool, typer.Option("--force", help="Re-run stages even when
 OutputOpt = Annotated[
     Path | None, typer.Option("--output", "-o", help="Run directory (overrides the study's).")
 ]
+EngineOpt = Annotated[
+    Engine | None,
+    typer.Option("--engine", help="Where the score stage runs (overrides the study's execution engine)."),
+]
 
 
-def _run(study: Path, until: str | None, force: bool, output: Path | None) -> RunDir:
-    run = run_study(load_study(study, output), until=until, force=force)
+def _run(
+    study: Path, until: str | None, force: bool, output: Path | None, engine: Engine | None = None
+) -> RunDir:
+    loaded = load_study(study, output)
+    if engine is not None:
+        loaded.study = with_engine(loaded.study, engine.value)
+    run = run_study(loaded, until=until, force=force)
     out.print(f"run directory: {run.path}", markup=False)
     if (run.path / "report.html").exists() and until in (None, "report"):
         out.print(f"report: {run.path / 'report.html'}", markup=False)
@@ -85,14 +95,16 @@ def validate(study: StudyArg) -> None:
 
 
 @app.command()
-def run(study: StudyArg, force: ForceOpt = False, output: OutputOpt = None) -> None:
+def run(study: StudyArg, force: ForceOpt = False, output: OutputOpt = None, engine: EngineOpt = None) -> None:
     """Run every stage of a study, skipping the stages whose inputs are unchanged."""
-    _run(study, None, force, output)
+    _run(study, None, force, output, engine)
 
 
 def _stage_command(stage: str) -> None:
-    def command(study: StudyArg, force: ForceOpt = False, output: OutputOpt = None) -> None:
-        _run(study, stage, force, output)
+    def command(
+        study: StudyArg, force: ForceOpt = False, output: OutputOpt = None, engine: EngineOpt = None
+    ) -> None:
+        _run(study, stage, force, output, engine)
 
     command.__doc__ = f"Run the study up to the '{stage}' stage (earlier stages run only if out of date)."
     app.command(name=stage)(command)

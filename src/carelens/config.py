@@ -12,6 +12,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from carelens.analysis.settings import AnalysisConfig
 from carelens.demographics.settings import DemographicsConfig
 from carelens.errors import CarelensError
+from carelens.execution.settings import ExecutionConfig
 from carelens.generation.settings import GenerationConfig
 from carelens.report.settings import ReportConfig
 from carelens.scoring.settings import ScoringConfig
@@ -83,6 +84,7 @@ class Study(Section):
     scoring: ScoringConfig = Field(default_factory=ScoringConfig)
     analysis: AnalysisConfig = Field(default_factory=AnalysisConfig)
     report: ReportConfig = Field(default_factory=ReportConfig)
+    execution: ExecutionConfig = Field(default_factory=ExecutionConfig)
 
 
 class LoadedStudy:

@@ -147,7 +147,14 @@ def generate(ctx: StageContext) -> dict[str, pd.DataFrame]:
                     where.append((variant, condition.name))
 
     cache_path = ctx.loaded.resolve(config.cache) if config.cache else default_cache_path()
-    results = run_requests(requests, config=config, cache_path=cache_path, progress_label="generate")
+    # [execution] engine = "ray": requests spread over Ray workers (carelens.execution.generation)
+    if ctx.source.study.execution.engine == "ray":
+        from carelens.execution.generation import run_requests_on_ray
+
+        results = run_requests_on_ray(requests, execution=ctx.source.study.execution, config=config,
+                                      cache_path=cache_path, progress_label="generate")
+    else:  # end of the engine hook
+        results = run_requests(requests, config=config, cache_path=cache_path, progress_label="generate")
     generated = pd.DataFrame([_row(r, v, c) for r, (v, c) in zip(results, where, strict=True)],
                              columns=list(SCHEMAS["responses"]))
 

@@ -147,6 +147,12 @@ def build_scorers(
 
 def score(ctx: StageContext) -> dict[str, pd.DataFrame]:
     """Fill the scores table for every ok response of the run."""
+    # [execution] engine = "ray": the stage runs on a Ray cluster (carelens.execution.scoring)
+    if ctx.source.study.execution.engine == "ray":
+        from carelens.execution.scoring import score_on_ray
+
+        return score_on_ray(ctx)
+    # end of the engine hook
     config = ctx.study.scoring
     if config.empathy_model:
         config = config.model_copy(update={"empathy_model": str(ctx.loaded.resolve(config.empathy_model))})

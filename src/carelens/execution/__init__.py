@@ -1,0 +1,1 @@
+"""Where the heavy stages run: in this process (``local``) or on a Ray cluster (``ray``)."""
