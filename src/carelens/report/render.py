@@ -205,6 +205,8 @@ def headline(inputs: ReportInputs, empathy: list[str]) -> list[str]:
         return []
     paper = comparisons[(comparisons["test"] == PAPER_TEST) & (comparisons["kind"] == "group_gap")]
     paper = paper[paper["responder"] != inputs.peer]
+    if paper["metric"].isin(empathy).any():  # the paper's finding is about empathy
+        paper = paper[paper["metric"].isin(empathy)]
     if paper.empty:
         return []
     primary = comparisons[comparisons["primary"].fillna(False).astype(bool)]
@@ -226,7 +228,7 @@ def headline(inputs: ReportInputs, empathy: list[str]) -> list[str]:
         span = ""
         if len(gaps):
             low, high = (gaps.max(), gaps.min()) if lower else (gaps.min(), gaps.max())
-            span = f" ({pct(low)} to {pct(high)})" if len(gaps) > 1 else f" ({pct(low)})"
+            span = f" ({pct(low)} to {pct(high)})" if pct(low) != pct(high) else f" ({pct(low)})"
         survive = int(same_sig["significant_post"].map(is_true).sum())
         where = f", {stratum} cues" if _stratum(stratum) else ""
         found.append(
