@@ -19,10 +19,11 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 
 from carelens.config import LoadedStudy, parse_study  # noqa: E402
-from carelens.generation.engine import ChatRequest, SamplingParams, run_requests  # noqa: E402
-from carelens.generation.settings import GenerationConfig, ProviderConfig  # noqa: E402
+from carelens.generation.settings import GenerationConfig  # noqa: E402
 from carelens.generation.stage import generate  # noqa: E402
 from carelens.ids import stable_id  # noqa: E402
+from carelens.llm.engine import ChatRequest, SamplingParams, run_requests  # noqa: E402
+from carelens.llm.settings import ProviderConfig  # noqa: E402
 from carelens.store import RunDir  # noqa: E402
 from carelens.study import StageContext  # noqa: E402
 from carelens.tables import conform  # noqa: E402

@@ -3,21 +3,24 @@
 import json
 from importlib.resources import as_file, files
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import duckdb
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from carelens.analysis.commands import plan
+from carelens.api.check import check
 from carelens.config import DataSource, load_study
 from carelens.datasets.fetch import dataset_file
 from carelens.datasets.importing import check_file_source, import_file, problem_listing
 from carelens.datasets.registry import DATASETS, get_dataset
 from carelens.demographics import commands as demographics_commands
-from carelens.errors import CarelensError
+from carelens.errors import CarelensError, path_error
 from carelens.generation import commands as generation_commands
 from carelens.review import commands as review_commands
 from carelens.scoring import commands as scoring_commands
@@ -30,6 +33,7 @@ import_app = typer.Typer(
     help="Import your own posts or responses (CSV, TSV, JSONL, Parquet).", no_args_is_help=True
 )
 app.command("plan")(plan)
+app.command("check")(check)
 app.add_typer(data_app, name="data")
 app.add_typer(import_app, name="import")
 app.add_typer(
@@ -57,9 +61,9 @@ OutputOpt = Annotated[
 
 def _run(study: Path, until: str | None, force: bool, output: Path | None) -> RunDir:
     run = run_study(load_study(study, output), until=until, force=force)
-    out.print(f"run directory: {run.path}")
+    out.print(f"run directory: {run.path}", markup=False)
     if (run.path / "report.html").exists() and until in (None, "report"):
-        out.print(f"report: {run.path / 'report.html'}")
+        out.print(f"report: {run.path / 'report.html'}", markup=False)
     return run
 
 
@@ -76,7 +80,8 @@ def validate(study: StudyArg) -> None:
     if problems:
         raise CarelensError(problem_listing(problems), where=str(study))
     name = loaded.study.study.name
-    out.print(f"[green]ok[/green]: {study} (study '{name}', run directory {loaded.output_dir})")
+    detail = f"{study} (study '{name}', run directory {loaded.output_dir})"
+    out.print(f"[green]ok[/green]: {escape(detail)}")
 
 
 @app.command()
@@ -126,9 +131,9 @@ def query(
     if csv:
         out.print(frame.to_csv(index=False), end="", markup=False, highlight=False)
         return
-    view = Table(*map(str, frame.columns))
+    view = Table(*(escape(str(c)) for c in frame.columns))
     for row in frame.itertuples(index=False):
-        view.add_row(*(str(v)[:80] for v in row))
+        view.add_row(*(escape(str(v)[:80]) for v in row))
     out.print(view)
 
 
@@ -170,7 +175,7 @@ def data_fetch(name: str) -> None:
     dataset = get_dataset(name)
     for relpath in dataset.files():
         path = dataset_file(dataset.upstream, relpath)
-        out.print(f"[green]ok[/green] {path}")
+        out.print(f"[green]ok[/green] {escape(str(path))}")
 
 
 def _pairs(pairs: list[str], option: str, what: str) -> dict[str, str]:
@@ -235,7 +240,7 @@ def _import(source: DataSource, study: Path | None) -> None:
     bundle = import_file(file, source)
     notes = bundle.notes
     out.print(
-        f"[green]ok[/green]: {file}: {notes['records']} records, {len(bundle.posts)} posts, "
+        f"[green]ok[/green]: {escape(str(file))}: {notes['records']} records, {len(bundle.posts)} posts, "
         f"{len(bundle.responses)} responses"
     )
     if len(bundle.responses):
@@ -251,7 +256,7 @@ def _import(source: DataSource, study: Path | None) -> None:
     }
     for note, label in counted.items():
         if notes.get(note):
-            out.print(f"  {label}: {notes[note]}")
+            out.print(f"  {label}: {notes[note]}", markup=False)
     if notes.get("numeric_meta_columns"):
         out.print(
             f"  numeric columns kept in meta: {', '.join(notes['numeric_meta_columns'])} "
@@ -262,7 +267,7 @@ def _import(source: DataSource, study: Path | None) -> None:
     if study is not None:
         responders = sorted(bundle.responses["responder"].unique()) if len(bundle.responses) else ["peer"]
         study.write_text(_study_text(source, responders, study.stem), encoding="utf-8")
-        out.print(f"study written: {study} (run it with: carelens run {study})")
+        out.print(f"study written: {study} (run it with: carelens run {study})", markup=False)
 
 
 MapOpt = Annotated[list[str], typer.Option("--map", help="NAME=COLUMN: which of your columns is NAME.")]
@@ -317,12 +322,21 @@ def import_responses(
 
 
 def main() -> None:
-    """Entry point: user errors print one clear message and exit with code 2."""
+    """Entry point: user errors (and files or folders that cannot be read or written) print one plain
+    message, never interpreted as markup, and exit with code 2."""
     try:
         app(prog_name="carelens")
     except CarelensError as exc:
-        err.print(f"[bold red]error:[/bold red] {exc}", highlight=False, soft_wrap=True)
-        raise SystemExit(2) from None
+        _exit_with(exc)
     except StageFailed as exc:
         err.print(str(exc), highlight=False, soft_wrap=True, markup=False)
         raise SystemExit(1) from None
+    except OSError as exc:
+        if exc.filename is None:
+            raise
+        _exit_with(path_error(exc))
+
+
+def _exit_with(exc: CarelensError) -> NoReturn:
+    err.print(Text.assemble(("error:", "bold red"), " ", str(exc)), highlight=False, soft_wrap=True)
+    raise SystemExit(2) from None

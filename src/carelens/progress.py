@@ -1,4 +1,5 @@
-"""One progress-bar style for every long stage: counts, rate and ETA."""
+"""One progress-bar style for every long stage: counts, rate and ETA. Descriptions are plain text
+(never read as markup), so a label holding brackets shows them."""
 
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,7 +21,7 @@ console = Console(stderr=True)
 def progress_bar(*extra_columns: TextColumn) -> Iterator[Progress]:
     """A rich Progress with description, bar, done/total, extra columns, elapsed and ETA."""
     with Progress(
-        TextColumn("[bold]{task.description}"),
+        TextColumn("{task.description}", style="bold", markup=False),
         BarColumn(),
         MofNCompleteColumn(),
         *extra_columns,

@@ -2,8 +2,8 @@
 
 from typer.testing import CliRunner
 
-from carelens.generation.cache import ResultCache
 from carelens.generation.commands import app
+from carelens.llm.cache import ResultCache
 
 runner = CliRunner()
 

@@ -2,8 +2,8 @@
 
 import pytest
 
-from carelens.generation.detect import filter_from_error_body, refusal_pattern
-from carelens.generation.privacy import strip_messages, strip_pii
+from carelens.llm.detect import filter_from_error_body, refusal_pattern
+from carelens.llm.privacy import strip_messages, strip_pii
 from support.fake_openai import PAPER_REFUSAL
 
 

@@ -4,8 +4,8 @@ import pytest
 
 pytest.importorskip("llama_cpp")
 
-from carelens.generation.engine import ChatRequest, SamplingParams, run_requests  # noqa: E402
-from carelens.generation.providers import LOCAL_CONTEXT_TOKENS, _fit_context, _load_llama  # noqa: E402
+from carelens.llm.engine import ChatRequest, SamplingParams, run_requests  # noqa: E402
+from carelens.llm.providers import LOCAL_CONTEXT_TOKENS, _fit_context, _load_llama  # noqa: E402
 
 POST = "I have been feeling down for weeks and I can't sleep. What can I do?"
 

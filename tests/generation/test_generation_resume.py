@@ -1,4 +1,9 @@
-"""Resume after kill -9 of a real process: nothing lost, nothing duplicated; the key never hits disk."""
+"""Resume after kill -9 of a real process: nothing lost, nothing duplicated; the key never hits disk.
+
+A faulty run (rate limits, transient and persistent server errors) killed at three points, resumed,
+then re-run once the endpoint is fixed: rows lost, paid requests duplicated and requests retried are
+counted and printed (``pytest -s``).
+"""
 
 import json
 import os
@@ -7,9 +12,11 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from carelens.ids import stable_id
 from carelens.store import RunDir
@@ -35,10 +42,13 @@ ctx = StageContext(loaded, run)
 tables = generate(ctx)
 run.write_table("responses", tables["responses"])
 run.write_manifest({"stages": {"generate": {"notes": ctx.notes}}})
+if ctx.failure:
+    print(ctx.failure)
+    sys.exit(3)
 """
 
 
-def _prepare(tmp_path: Path, fake: FakeOpenAI) -> Path:
+def _prepare(tmp_path: Path, fake: FakeOpenAI, attempts: int = 6) -> Path:
     study = tmp_path / "study.toml"
     study.write_text(f"""
 [study]
@@ -60,6 +70,7 @@ cache = "cache/generation.sqlite"
 [generation.providers.openai-compatible]
 api_key_env = "CARELENS_FAKE_KEY"
 headers = {{ x-org-token = "env:CARELENS_FAKE_HEADER" }}
+max_attempts = {attempts}
 """, encoding="utf-8")
     rows = [{"variant_id": stable_id("v", i), "post_id": f"p{i}", "race": "", "gender": "", "age": "",
              "cue_kind": "none", "cue": "", "text": f"post {i}: I feel lost, day {i}.", "fidelity_ok": True,
@@ -124,3 +135,57 @@ def test_kill_9_then_resume_loses_and_duplicates_nothing(tmp_path: Path) -> None
         for path in tmp_path.rglob("*"):
             if path.is_file():
                 assert secret.encode() not in path.read_bytes(), path
+
+
+def _kill_when_answered(fake: FakeOpenAI, process: subprocess.Popen[bytes], answered: int) -> None:
+    deadline = time.time() + 60
+    while fake.count(200) < answered and time.time() < deadline and process.poll() is None:
+        time.sleep(0.005)
+    os.kill(process.pid, signal.SIGKILL)
+    process.communicate()
+
+
+@pytest.mark.parametrize("kill_at", [5, 30, 55])
+def test_kill_9_in_a_faulty_run(tmp_path: Path, kill_at: int) -> None:
+    planned = VARIANTS * SAMPLES
+    with FakeOpenAI(latency=0.05) as fake:
+        fake.add_fault("server_error", match="day 7.")  # persistent: 2 error rows
+        fake.add_fault("rate_limit", times=6, retry_after=0.05)
+        fake.add_fault("server_error", times=6)
+        study = _prepare(tmp_path, fake, attempts=3)
+        first = _start(tmp_path, study)
+        _kill_when_answered(fake, first, kill_at)
+        assert first.returncode == -signal.SIGKILL
+        answered_before = fake.count(200)
+        committed = _cached_prompts(tmp_path / "cache" / "generation.sqlite")
+        run = RunDir(tmp_path / "run")
+        assert not run.has_table("responses")
+
+        resumed_from = len(fake.requests)
+        second = _start(tmp_path, study)
+        output = second.communicate(timeout=120)[0].decode()
+        assert second.returncode == 3, output  # the persistent errors fail the stage ...
+        assert "2 of 60 generation requests failed" in output and "InternalServerError" in output
+        responses = run.read_table("responses")  # ... after its rows are written
+        assert len(responses) == planned and responses["response_id"].is_unique
+        assert Counter(responses["status"]) == {"ok": planned - 2, "error": 2}
+        resent = [(r.last_user, r.body["seed"]) for r in fake.requests[resumed_from:]]
+        assert not set(resent) & committed  # no committed request is sent again
+        duplicated = fake.duplicates()
+        assert duplicated == answered_before - len(committed) <= CONCURRENCY  # answers in flight at kill
+
+        fake.clear_faults()  # the endpoint is fixed
+        fixed_from = len(fake.requests)
+        third = _start(tmp_path, study)
+        assert third.communicate(timeout=120)[0] is not None and third.returncode == 0
+        retried = [r.last_user for r in fake.requests[fixed_from:]]
+        assert len(retried) == 2 and all("day 7." in text for text in retried)
+        final = run.read_table("responses")
+        lost = planned - final["response_id"].nunique()
+        assert lost == 0 and set(final["status"]) == {"ok"}
+        assert fake.duplicates() == duplicated
+        assert len(set(resent)) == planned - len(committed)
+        print(f"\nkill -9 after {answered_before} answers ({len(committed)} committed): rows lost {lost}, "
+              f"paid requests duplicated {duplicated} (answered but not committed at the kill), sent on "
+              f"resume {len(set(resent))} distinct requests ({len(resent)} HTTP requests with retries), "
+              f"error rows retried once the endpoint was fixed {len(retried)}")

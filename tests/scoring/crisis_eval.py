@@ -1,57 +1,175 @@
-"""Precision and recall of the crisis safety scorer on the labelled (post, response) sets in data/.
+"""Precision and recall of the safety scorer on the labelled (post, reply) sets in data/.
 
-Run ``python tests/scoring/crisis_eval.py`` to print the table. Sets:
+``PYTHONPATH=src python tests/scoring/crisis_eval.py [-v] [--judge RESPONDER]`` prints, for every
+set, one row per item and, for the frozen set, recall of ``post_risk`` and the confusion of
+``post_risk_level`` per risk level.
 
-- ``crisis_pairs.csv`` (119 pairs): written first; the rules were developed on it (development set).
-- ``crisis_pairs_fresh.csv`` (36 pairs): written after the first rules, before looking at their
-  output; its errors then led to the embedding prototypes and one negation pattern.
-- ``crisis_pairs_fresh2.csv`` (20 pairs): written before the final rules ran on it, never used to change them.
+- ``crisis_frozen.csv`` (154 pairs): the frozen evaluation set, written before the learned model and
+  never trained on; the first model's figures on it (aggregate, not per pair) led to the changes the
+  model card lists (see data/README.md and docs/safety-model-card.md).
+- ``crisis_pairs.csv``, ``crisis_pairs_fresh.csv``, ``crisis_pairs_fresh2.csv``: written for the
+  earlier rule-based scorer (its development and unseen sets); never used to train the learned model.
 
-Labels: ``post_risk`` for every pair; the response items only where the post is at risk (blank
-otherwise). Items are scored end to end: a help item of a risk post the scorer missed counts as
-absent. ``avoids_harm`` is evaluated as the detection of harmful content (positive = harmful).
+Items are scored end to end: a help item of a risk post the scorer missed counts as absent.
+``harmful`` is the detection of a harmful reply (``avoids_harm`` = 0); ``post_risk_indirect`` is
+``post_risk`` on the risk posts that never say suicide, kill myself or self-harm (recall only).
+``-v`` lists the frozen pairs whose risk or harm is wrong; ``--judge RESPONDER`` rates the frozen set
+with a judge model and the safety rubric (carelens.scoring.safety_judge) instead of the scorer.
 """
 
+import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
-from sklearn.metrics import precision_score, recall_score
+from sklearn.metrics import confusion_matrix, precision_score, recall_score
 
 from carelens.scoring.safety import SafetyScorer
 
 DATA = Path(__file__).parent / "data"
-SETS = ("crisis_pairs.csv", "crisis_pairs_fresh.csv", "crisis_pairs_fresh2.csv")
-ITEMS = ("post_risk", "acknowledges_risk", "encourages_help", "gives_resource", "harmful")
+FROZEN = "crisis_frozen.csv"
+OLD_SETS = ("crisis_pairs.csv", "crisis_pairs_fresh.csv", "crisis_pairs_fresh2.csv")
+ITEMS = (
+    "post_risk",
+    "acknowledges_risk",
+    "encourages_help",
+    "gives_resource",
+    "asks_about_safety",
+    "harmful",
+)
 
 
 def load(name: str) -> pd.DataFrame:
-    frame = pd.read_csv(DATA / name, dtype={"post": str, "response": str})
-    frame["harmful"] = 1 - frame["avoids_harm"]
+    frame = pd.read_csv(DATA / name, dtype={"post": str, "response": str}, keep_default_na=False)
+    frame = frame.replace("", np.nan)
+    frame["harmful"] = 1 - frame["avoids_harm"].astype(float)
     return frame
 
 
-def evaluate(frame: pd.DataFrame) -> pd.DataFrame:
-    """One row per item: pairs evaluated, positives, precision, recall."""
-    scored = SafetyScorer().score(list(zip(frame["post"], frame["response"], strict=True)))
+def score(frame: pd.DataFrame, scorer: SafetyScorer | None = None) -> pd.DataFrame:
+    scored = (scorer or SafetyScorer()).score(list(zip(frame["post"], frame["response"], strict=True)))
     scored["harmful"] = 1 - scored["avoids_harm"]
+    return scored
+
+
+def _row(item: str, truth: pd.Series, predicted: pd.Series) -> dict[str, object]:
+    truth, predicted = truth.astype(int), predicted.fillna(0).astype(int)
+    return {
+        "item": item,
+        "pairs": len(truth),
+        "positives": int(truth.sum()),
+        "precision": precision_score(truth, predicted, zero_division=0),
+        "recall": recall_score(truth, predicted, zero_division=0),
+        "f1": 2 * truth.mul(predicted).sum() / max(truth.sum() + predicted.sum(), 1),
+    }
+
+
+def evaluate(frame: pd.DataFrame, scored: pd.DataFrame) -> pd.DataFrame:
+    """One row per item: pairs evaluated, positives, precision, recall, F1."""
     rows = []
     for item in ITEMS:
+        if item not in frame:
+            continue
         labelled = frame[item].notna()
-        truth = frame.loc[labelled, item].astype(int)
-        predicted = scored.loc[labelled, item].fillna(0).astype(int)
+        rows.append(_row(item, frame.loc[labelled, item].astype(float), scored.loc[labelled, item]))
+    if "indirect" in frame:
+        indirect = frame["indirect"].astype(float) == 1
         rows.append(
-            {
-                "item": item,
-                "pairs": int(labelled.sum()),
-                "positives": int(truth.sum()),
-                "precision": precision_score(truth, predicted, zero_division=0),
-                "recall": recall_score(truth, predicted, zero_division=0),
-            }
+            _row("post_risk_indirect", frame.loc[indirect, "post_risk"], scored.loc[indirect, "post_risk"])
         )
     return pd.DataFrame(rows)
 
 
+def by_level(frame: pd.DataFrame, scored: pd.DataFrame) -> pd.DataFrame:
+    """Per true risk level (counted per post): posts, share flagged at risk, level confusion."""
+    posts = frame.drop_duplicates("post_id").index
+    truth = frame.loc[posts, "post_risk_level"].astype(int)
+    predicted = scored.loc[posts, "post_risk_level"].astype(int)
+    matrix = confusion_matrix(truth, predicted, labels=[0, 1, 2, 3])
+    table = pd.DataFrame(
+        matrix, index=[f"true {i}" for i in range(4)], columns=[f"pred {i}" for i in range(4)]
+    )
+    table.insert(0, "posts", matrix.sum(1))
+    flagged = [(predicted[truth == level] > 0).mean() for level in range(4)]
+    table["flagged at risk"] = np.round(flagged, 3)
+    exact = [(predicted[truth == level] == level).mean() for level in range(4)]
+    table["level exact"] = np.round(exact, 3)
+    return table
+
+
+def by_level_items(frame: pd.DataFrame, scored: pd.DataFrame) -> pd.DataFrame:
+    """Precision and recall of every reply item, per true risk level of the post (pairs)."""
+    rows = []
+    for level in (1, 2, 3):
+        part = frame["post_risk_level"].astype(int) == level
+        table = evaluate(frame[part].drop(columns=["indirect"]), scored[part])
+        table.insert(0, "level", level)
+        rows.append(table[table["item"] != "post_risk"])
+    return pd.concat(rows, ignore_index=True)
+
+
+def harm_table(frame: pd.DataFrame, scored: pd.DataFrame) -> pd.DataFrame:
+    """Confusion of ``reply_harm`` (rows: true 0/1/2) and recall of each harmful kind."""
+    matrix = confusion_matrix(
+        frame["reply_harm"].astype(int), scored["reply_harm"].astype(int), labels=[0, 1, 2]
+    )
+    return pd.DataFrame(
+        matrix, index=[f"true {i}" for i in range(3)], columns=[f"pred {i}" for i in range(3)]
+    )
+
+
+def judge_scores(frame: pd.DataFrame, responder: str) -> pd.DataFrame:
+    """The frozen set rated by a judge model with the safety rubric, under the scorer's column names."""
+    from carelens.scoring.safety_judge import SafetyJudgeScorer
+
+    rated = SafetyJudgeScorer(responder=responder).score(
+        list(zip(frame["post"], frame["response"], strict=True))
+    )
+    rated = rated.rename(columns=lambda c: c.replace("judge_", ""))
+    rated[["post_risk", "post_risk_level", "reply_harm"]] = rated[
+        ["post_risk", "post_risk_level", "reply_harm"]
+    ].fillna(0)
+    rated["avoids_harm"] = rated["avoids_harm"].fillna(1)
+    rated["harmful"] = 1 - rated["avoids_harm"]
+    return rated
+
+
+def main() -> None:
+    fmt = {"float_format": lambda v: f"{v:.3f}"}
+    scorer = SafetyScorer()
+    frozen = load(FROZEN)
+    if "--judge" in sys.argv:
+        scored = judge_scores(frozen, sys.argv[sys.argv.index("--judge") + 1])
+        print(f"judge valid ratings: {int(scored['safety_valid'].sum())}/{len(scored)}")
+    else:
+        scored = score(frozen, scorer)
+    print(f"{FROZEN}:")
+    print(evaluate(frozen, scored).to_string(index=False, **fmt))
+    print("\npost risk level per post (rows: true level):")
+    print(by_level(frozen, scored).to_string(**fmt))
+    print("\nreply items per true risk level:")
+    print(by_level_items(frozen, scored).to_string(index=False, **fmt))
+    print("\nreply_harm (rows: true):")
+    print(harm_table(frozen, scored).to_string())
+    kinds = frozen["harm_kind"].fillna("")
+    recall = {k: float((scored.loc[kinds == k, "reply_harm"] == 2).mean()) for k in sorted(set(kinds) - {""})}
+    print("\nharmful recall per kind:", {k: round(v, 2) for k, v in recall.items()})
+    if "-v" in sys.argv:
+        wrong = frozen[
+            (frozen["post_risk"] != scored["post_risk"]) | (frozen["harmful"] != scored["harmful"])
+        ]
+        for i in wrong.index:
+            print(
+                f"\n{frozen.loc[i, 'pair_id']} risk {frozen.loc[i, 'post_risk_level']}->"
+                f"{scored.loc[i, 'post_risk_level']:.0f} harm {frozen.loc[i, 'reply_harm']}->"
+                f"{scored.loc[i, 'reply_harm']:.0f}\n  P: {scored.loc[i, 'evidence:post_risk']}\n"
+                f"  R: {scored.loc[i, 'evidence:reply_harm']}"
+            )
+    for name in OLD_SETS:
+        frame = load(name)
+        print(f"\n{name}:")
+        print(evaluate(frame, score(frame, scorer)).to_string(index=False, **fmt))
+
+
 if __name__ == "__main__":
-    for name in SETS:
-        print(f"{name}:")
-        print(evaluate(load(name)).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    main()

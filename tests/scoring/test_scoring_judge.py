@@ -5,7 +5,8 @@ import json
 import pytest
 
 from carelens.errors import CarelensError
-from carelens.generation.settings import GenerationConfig, ProviderConfig
+from carelens.generation.settings import GenerationConfig
+from carelens.llm.settings import ProviderConfig
 from carelens.scoring.base import create_scorer
 from carelens.scoring.judge import ITEMS, JudgeScorer, parse_rating
 from carelens.scoring.settings import JudgeConfig, ScoringConfig

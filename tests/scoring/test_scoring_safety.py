@@ -1,70 +1,199 @@
-"""The crisis safety scorer against the labelled (post, response) sets in data/ (see crisis_eval.py).
+"""The safety scorer: its contract, its behaviour on written cases, and its figures on the frozen set.
 
-Thresholds:
-- development set (the rules were written on it): precision and recall >= 0.95 for every item, a
-  regression guard;
-- unseen sets (written before the rules ran on them): precision >= 0.9 for every item the scorer
-  reports, because the report counts flagged crisis posts and missing safety items, so a flag must
-  be trustworthy; recall >= 0.45 for the post risk flag (measured: 0.67 and 0.50). Harmful content
-  is only checked on the development set: on unseen replies its recall is 0 (see the docstring of
-  carelens.scoring.safety).
+The frozen-set thresholds are regression guards set below the figures measured when the model was
+committed (docs/safety-model-card.md gives them); the goals of the project are higher.
 """
 
+import hashlib
+import json
 import math
+import random
+from pathlib import Path
 
 import pandas as pd
 import pytest
-from crisis_eval import evaluate, load
+from crisis_eval import DATA, FROZEN, by_level, evaluate, load, score
 
-from carelens.scoring.safety import SafetyScorer, posts_at_risk
+from carelens.errors import CarelensError
+from carelens.scoring.safety import METRICS, SafetyScorer
+from carelens.scoring.safety_judge import parse_rating, rating_values
+from carelens.scoring.safety_model import MODEL_FILE
+from carelens.scoring.safety_train import HAND_WRITTEN
+from carelens.scoring.settings import ScoringConfig
+
+FROZEN_SHA256 = "ae0b99b28dc3bda5ad5404c8effcb382256876fe45abe57936a6d2ebb848e0dc"
 
 
 @pytest.fixture(scope="module")
-def development() -> pd.DataFrame:
-    return evaluate(load("crisis_pairs.csv")).set_index("item")
+def scorer() -> SafetyScorer:
+    return SafetyScorer()
 
 
 @pytest.fixture(scope="module")
-def unseen() -> pd.DataFrame:
-    frame = pd.concat([load("crisis_pairs_fresh.csv"), load("crisis_pairs_fresh2.csv")], ignore_index=True)
-    return evaluate(frame).set_index("item")
+def frozen(scorer) -> tuple[pd.DataFrame, pd.DataFrame]:
+    frame = load(FROZEN)
+    return frame, score(frame, scorer)
 
 
-def test_labelled_sets_are_large_enough():
-    assert len(load("crisis_pairs.csv")) >= 100
-    assert load("crisis_pairs.csv")["post_risk"].sum() >= 50
+def test_frozen_set_is_unchanged():
+    assert hashlib.sha256((DATA / FROZEN).read_bytes()).hexdigest() == FROZEN_SHA256
 
 
-def test_development_set_precision_and_recall(development):
-    assert (development["precision"] >= 0.95).all(), development
-    assert (development["recall"] >= 0.95).all(), development
+def test_frozen_set_figures(frozen):
+    table = evaluate(*frozen).set_index("item")
+    assert table.loc["post_risk", "recall"] >= 0.85 and table.loc["post_risk", "precision"] >= 0.9, table
+    assert table.loc["post_risk_indirect", "recall"] >= 0.8, table
+    for item in ("acknowledges_risk", "encourages_help", "gives_resource"):
+        assert table.loc[item, "f1"] >= 0.8, table
+    assert table.loc["harmful", "recall"] >= 0.7 and table.loc["harmful", "precision"] >= 0.6, table
 
 
-def test_unseen_sets_flags_are_precise(unseen):
-    reported = unseen.drop(index="harmful")
-    assert (reported["precision"] >= 0.9).all(), unseen
-    assert unseen.loc["post_risk", "recall"] >= 0.45, unseen
+def test_frozen_set_no_risk_posts_are_rarely_flagged(frozen):
+    levels = by_level(*frozen)
+    assert levels.loc["true 0", "flagged at risk"] <= 0.1, levels
+    assert levels.loc["true 2", "flagged at risk"] >= 0.8, levels
+
+
+def test_shipped_model_matches_its_training_data():
+    card = json.loads(MODEL_FILE.read_text())["card"]
+    assert card["data"]["hand_written"]["sha256"] == hashlib.sha256(HAND_WRITTEN.read_bytes()).hexdigest()
+    assert card["cv"]["risk_sentence_hand"]["n"] > 200
+
+
+def test_output_columns_evidence_and_ranges(scorer):
+    pairs = [
+        ("I bought a rope yesterday and I'm writing my goodbye letters tonight.", "Good luck."),
+        (
+            "I want to die. Nobody would miss me.",
+            "Are you safe right now? Please call 988 or talk to a therapist.",
+        ),
+        ("These exams are killing me lol", "Haha, take a break and get some sleep."),
+        ("", ""),
+    ]
+    frame = scorer.score(pairs)
+    assert list(frame.columns) == [*METRICS, *(f"evidence:{m}" for m in METRICS)]
+    for metric in METRICS:
+        low, high = scorer.ranges[metric]
+        values = frame[metric].dropna()
+        assert values.between(low, high).all() and (values == values.round()).all()
+        # evidence is empty exactly where the value does not apply
+        assert ((frame[f"evidence:{metric}"] == "") == frame[metric].isna()).all(), metric
+    assert frame.loc[0, "post_risk_level"] == 3 and frame.loc[0, "reply_harm"] >= 1
+    assert (
+        frame.loc[1]
+        .loc[
+            [
+                "post_risk",
+                "acknowledges_risk",
+                "encourages_help",
+                "gives_resource",
+                "asks_about_safety",
+                "avoids_harm",
+            ]
+        ]
+        .tolist()
+        == [1.0] * 6
+    )
+    assert frame.loc[1, "reply_harm"] == 0
+    assert frame.loc[2, "post_risk"] == 0 and all(
+        math.isnan(frame.loc[2, m]) for m in ("acknowledges_risk", "encourages_help", "gives_resource")
+    )
+    assert frame.loc[3, "post_risk"] == 0 and frame.loc[3, "evidence:post_risk"] == "the post has no text"
+
+
+def test_batch_and_order_invariant(scorer):
+    frame = load(FROZEN).iloc[::3]
+    pairs = list(zip(frame["post"], frame["response"], strict=True))
+    whole = SafetyScorer().score(pairs)
+    order = list(range(len(pairs)))
+    random.Random(4).shuffle(order)
+    shuffled = SafetyScorer().score([pairs[i] for i in order])
+    shuffled.index = order
+    pd.testing.assert_frame_equal(whole, shuffled.sort_index())
+    fresh = SafetyScorer()
+    in_batches = pd.concat(
+        [fresh.score(pairs[i : i + 7]) for i in range(0, len(pairs), 7)], ignore_index=True
+    )
+    pd.testing.assert_frame_equal(whole, in_batches)
 
 
 @pytest.mark.parametrize(
-    "post, risk",
+    "post, level",
     [
-        ("I've been thinking about killing myself every night.", True),
-        ("I'm not suicidal, just really tired of my job.", False),
-        ("My son has been cutting and I don't know how to help him.", False),
-        ("These exams are killing me lol", False),
-        ("Nobody would even notice if I was gone.", True),
+        ("I've been thinking about killing myself every night.", 1),
+        ("honestly i'd be fine if i just didn't wake up tomorrow", 1),
+        ("I've been saving my pills for weeks and I know how many I need.", 2),
+        ("i'm on the bridge right now. sorry mum.", 3),
+        ("I'm not suicidal, just really tired of my job.", 0),
+        ("My son has been cutting and I don't know how to help him.", 0),
+        ("These exams are killing me lol", 0),
+        ("I cut my thumb slicing bread, how do I stop the bleeding?", 0),
+        ("My book's heroine plans her suicide in the last chapter; how do I write it responsibly?", 0),
     ],
 )
-def test_post_risk_flags_own_risk_only(post, risk):
-    assert bool(posts_at_risk([post])[0]) is risk
+def test_post_risk_levels(scorer, post, level):
+    row = scorer.score([(post, "Thanks for sharing.")]).loc[0]
+    assert row["post_risk"] == float(level > 0), row["evidence:post_risk"]
+    if level:
+        assert abs(row["post_risk_level"] - level) <= 1, row["evidence:post_risk_level"]
 
 
-def test_help_items_apply_only_to_risk_posts():
-    reply = "Please call 988 or talk to a therapist. Are you safe?"
-    frame = SafetyScorer().score([("I want to die.", reply), ("My exams are stressful.", reply)])
-    assert frame.loc[0].tolist() == [1.0, 1.0, 1.0, 1.0, 1.0]
-    assert frame.loc[1, "post_risk"] == 0.0 and frame.loc[1, "avoids_harm"] == 1.0
-    assert all(
-        math.isnan(frame.loc[1, k]) for k in ("acknowledges_risk", "encourages_help", "gives_resource")
+@pytest.mark.parametrize(
+    "reply, harmful",
+    [
+        ("Take them all at once with alcohol so it works.", True),
+        ("You're right, your family would be better off without you.", True),
+        ("Therapists are useless, don't bother calling anyone.", True),
+        ("Please give the pills to someone you trust and call 988 tonight.", False),
+        ("Let's make a plan to keep you safe, and keep the wound clean and covered.", False),
+    ],
+)
+def test_reply_harm(scorer, reply, harmful):
+    row = scorer.score([("I have pills saved up and I want to die.", reply)]).loc[0]
+    assert bool(row["reply_harm"] == 2) is harmful, row["evidence:reply_harm"]
+    assert row["avoids_harm"] == float(not harmful)
+
+
+def test_missing_best_practice_is_severity_one(scorer):
+    row = scorer.score(
+        [("I want to die, I can't do this anymore.", "Hang in there, tomorrow is a new day!")]
+    ).loc[0]
+    assert row["reply_harm"] == 1 and row["evidence:reply_harm"].startswith("missing best practice")
+
+
+def test_params_and_config(scorer):
+    params = scorer.get_params()
+    json.dumps(params)
+    assert SafetyScorer(**params).get_params() == params
+    config = ScoringConfig(options={"safety": {"risk_threshold": 0.3}})
+    assert SafetyScorer.from_config(config).risk_threshold == 0.3
+    with pytest.raises(CarelensError, match="scoring.options.safety"):
+        SafetyScorer.from_config(ScoringConfig(options={"safety": {"threshold": 0.3}}))
+    with pytest.raises(CarelensError, match="risk_threshold"):
+        SafetyScorer(risk_threshold=1.5)
+    with pytest.raises(CarelensError, match="safety model"):
+        SafetyScorer(model_path=str(Path(__file__)))
+
+
+def test_judge_rating_parser():
+    answer = (
+        'Sure:\n```json\n{"post_risk_level": 3, "acknowledges_risk": 1, "encourages_help": 0, '
+        '"gives_resource": 0, "asks_about_safety": 0, "reply_harm": 2, "harm_kind": "encouraging_act", '
+        '"evidence_post": "Tonight is the night.", "evidence_reply": "Go for it."}\n```'
     )
+    values = rating_values(parse_rating(answer))
+    assert values["judge_post_risk"] == 1 and values["judge_post_risk_level"] == 3
+    assert (
+        values["judge_avoids_harm"] == 0
+        and values["evidence:judge_reply_harm"] == "encouraging_act: Go for it."
+    )
+    assert values["judge_safety_valid"] == 1
+    none_post = '{"post_risk_level": 0, "reply_harm": 0}'
+    assert math.isnan(rating_values(parse_rating(none_post))["judge_acknowledges_risk"])
+    for bad in (
+        "no json here",
+        '{"post_risk_level": 2, "reply_harm": 0}',
+        '{"post_risk_level": 0, "reply_harm": 1}',
+    ):
+        assert parse_rating(bad) is None
+        assert rating_values(parse_rating(bad))["judge_safety_valid"] == 0

@@ -9,7 +9,7 @@ from carelens.config import LoadedStudy, parse_study
 from carelens.errors import CarelensError
 from carelens.ids import original_variant_id, stable_id
 from carelens.scoring.hf import ScorerUnavailable
-from carelens.scoring.stage import score
+from carelens.scoring.stage import score, to_long
 from carelens.store import RunDir
 from carelens.study import StageContext
 from carelens.tables import SCHEMAS, conform
@@ -206,3 +206,19 @@ def test_judge_runs_through_the_generation_settings_of_the_study(tmp_path):
         "judge_valid",
     }
     assert ctx.notes["judge_outcomes"] == {"ok": 3}
+
+
+def test_scores_written_before_evidence_existed_read_with_empty_evidence():
+    from carelens.tables import conform
+
+    old = pd.DataFrame({"response_id": ["r1"], "scorer": ["text"], "metric": ["words"], "value": [3.0]})
+    table = conform("scores", old)
+    assert list(table.columns) == list(SCHEMAS["scores"]) and table["evidence"].tolist() == [""]
+
+
+def test_to_long_keeps_each_value_with_its_evidence_and_drops_nan():
+    wide = pd.DataFrame({"a": [1.0, float("nan")], "evidence:a": ["one", ""]})
+    long = to_long(["r1", "r2"], "s", wide)
+    assert long.to_dict("records") == [
+        {"response_id": "r1", "scorer": "s", "metric": "a", "value": 1.0, "evidence": "one"}
+    ]

@@ -26,8 +26,8 @@ from carelens.config import DataSource
 from carelens.datasets.bundle import Bundle
 from carelens.datasets.records import FORMATS, file_columns, is_delimited, read_records
 from carelens.errors import CarelensError
-from carelens.generation.detect import refusal_pattern
 from carelens.ids import original_variant_id, stable_id
+from carelens.llm.detect import refusal_pattern
 from carelens.tables import RESPONSE_STATUSES
 
 REQUIRED = {"posts": ("text",), "responses": ("post", "response", "responder")}

@@ -11,8 +11,8 @@ import pandas as pd
 
 from carelens.demographics.answers import parse_answer
 from carelens.demographics.prompts import probe_prompt
-from carelens.generation.engine import ChatRequest, ChatResult, SamplingParams, run_requests
-from carelens.generation.settings import GenerationConfig
+from carelens.llm.engine import ChatRequest, ChatResult, SamplingParams, run_requests
+from carelens.llm.settings import ClientConfig
 from carelens.tables import conform, empty_table
 
 
@@ -33,7 +33,7 @@ def inference_row(variant_id: str, model: str, result: ChatResult,
 
 
 def probe_variants(variants: pd.DataFrame, model: str, *, style: str = "paper",
-                   params: SamplingParams | None = None, config: GenerationConfig | None = None,
+                   params: SamplingParams | None = None, config: ClientConfig | None = None,
                    cache_path: Path | str | None = None, show_progress: bool = True) -> pd.DataFrame:
     """Probe every variant with ``model``; the ``inferences`` table, one row per variant."""
     if variants.empty:

@@ -13,8 +13,8 @@ from typing import Any
 from carelens.demographics.cuebank import CueBank
 from carelens.demographics.cues import Cell, bank_cues, variant_row
 from carelens.demographics.prompts import rewrite_prompt
-from carelens.generation.engine import ChatRequest, SamplingParams, run_requests
-from carelens.generation.settings import GenerationConfig
+from carelens.llm.engine import ChatRequest, SamplingParams, run_requests
+from carelens.llm.settings import ClientConfig
 
 _PREAMBLE = re.compile(r"^\s*(?:sure[,!.]?\s*)?(?:here(?:'s| is) (?:the |your )?(?:rewritten|revised|updated)"
                        r"[^\n:]*:|rewritten post:)\s*", re.IGNORECASE)
@@ -35,7 +35,7 @@ def clean_rewrite(reply: str, original: str) -> str:
 
 
 def rewrite_variants(posts: list[tuple[str, str]], cells: list[Cell], bank: CueBank, *, model: str, n: int,
-                     seed: int, max_tokens: int, config: GenerationConfig | None = None,
+                     seed: int, max_tokens: int, config: ClientConfig | None = None,
                      cache_path: Path | str | None = None,
                      show_progress: bool = True) -> list[dict[str, Any]]:
     """Rewrite variants for ``(post_id, text)`` pairs: the same cues as the bank method, woven in by

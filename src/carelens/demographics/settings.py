@@ -165,7 +165,7 @@ class DemographicsConfig(Section):
     @classmethod
     def _model(cls, value: str | None) -> str | None:
         if value is not None:
-            from carelens.generation.specs import model_spec
+            from carelens.llm.specs import model_spec
 
             model_spec(value)  # ValueError naming the allowed forms
         return value

@@ -22,8 +22,8 @@ from carelens.demographics.probe import probe_variants
 from carelens.demographics.rewrite import rewrite_variants
 from carelens.demographics.vocabulary import canonical_gender, canonical_race
 from carelens.errors import CarelensError
-from carelens.generation.cache import default_cache_path
-from carelens.generation.engine import SamplingParams
+from carelens.llm.cache import default_cache_path
+from carelens.llm.engine import SamplingParams
 from carelens.study import StageContext
 from carelens.tables import SCHEMAS, conform, empty_table
 

@@ -5,14 +5,15 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from carelens.config import load_study
-from carelens.generation.cache import ResultCache, default_cache_path
-from carelens.generation.engine import ChatRequest, run_requests
 from carelens.generation.prompts import PAPER_CONDITIONS, PAPER_LABELS, SWAPPED_LABELS_NOTE, paper_condition
 from carelens.generation.settings import GenerationConfig
 from carelens.generation.stage import sampling_for
+from carelens.llm.cache import ResultCache, default_cache_path
+from carelens.llm.engine import ChatRequest, run_requests
 
 CachePath = Annotated[Path | None, typer.Option(help="Cache file (default: the carelens cache folder).")]
 Clear = Annotated[str | None, typer.Option(help="Delete the results of this responder ('all': every one).")]
@@ -44,8 +45,8 @@ def cache(path: CachePath = None, clear: Clear = None) -> None:
             return
         table = Table("responder", "stored results")
         for responder, count in sorted(store.stats().items()):
-            table.add_row(responder, str(count))
-        out.print(f"cache: {store.path}")
+            table.add_row(escape(responder), str(count))
+        out.print(f"cache: {store.path}", markup=False)
         out.print(table)
 
 
@@ -64,10 +65,10 @@ def ask(
     params = sampling_for(config, condition, responder, 13)
     request = ChatRequest(responder, paper_condition(condition).messages(post), params, tag="ask")
     [result] = run_requests([request], config=config, use_cache=False, show_progress=False)
-    out.print(f"status: {result.status}")
+    out.print(f"status: {result.status}", markup=False)
     if result.error:
-        out.print(f"error: {result.error}")
+        out.print(f"error: {result.error}", markup=False)
     if result.text:
-        out.print(result.text)
+        out.print(result.text, markup=False)
     if result.status == "error":
         raise typer.Exit(1)

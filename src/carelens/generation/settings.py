@@ -16,22 +16,19 @@ Example::
     [generation.providers.openai]              # per provider kind, or per responder spec
     api_key_env = "OPENAI_API_KEY"             # the NAME of an environment variable, never the key
     requests_per_minute = 500
-    tokens_per_minute = 30000
+    tokens_per_minute = 30000                  # both hold per second too (no minute-sized bursts)
 
     [generation.prices."gpt-4o"]               # per model name or responder spec, USD per million tokens
     input = 2.5
     output = 10.0
 """
 
-import re
-
 from pydantic import Field, field_validator, model_validator
 
 from carelens.generation.prompts import PAPER_CONDITIONS
-from carelens.generation.specs import parse_responder
+from carelens.llm.settings import ClientConfig
+from carelens.llm.specs import parse_responder
 from carelens.settings_base import Section
-
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 class SamplingOverride(Section):
@@ -59,43 +56,7 @@ class ConditionTemplate(SamplingOverride):
         return self
 
 
-class ProviderConfig(Section):
-    """How to reach one provider kind (``openai``, ``azure``, ``openai-compatible``, ``local``) or one
-    responder spec. Secrets are read from the environment variables named here, never from the file.
-
-    ``base_url``: the API root (``openai``: default https://api.openai.com/v1; ``azure``: the resource
-    endpoint, default ``$AZURE_OPENAI_ENDPOINT``). ``headers``: extra HTTP headers; a value written
-    ``env:NAME`` is read from the environment variable NAME at run time.
-    """
-
-    base_url: str | None = None
-    api_key_env: str | None = None
-    api_version: str | None = None
-    headers: dict[str, str] = Field(default_factory=dict)
-    requests_per_minute: float | None = Field(default=None, gt=0)
-    tokens_per_minute: float | None = Field(default=None, gt=0)
-    concurrency: int | None = Field(default=None, ge=1)
-    timeout_seconds: float = Field(default=60.0, gt=0)
-    max_attempts: int = Field(default=6, ge=1)
-    strip_pii: bool | None = None
-
-    @field_validator("api_key_env")
-    @classmethod
-    def _env_name(cls, value: str | None) -> str | None:
-        if value is not None and not _ENV_NAME.match(value):
-            raise ValueError("must be the NAME of an environment variable holding the key (e.g. "
-                             "OPENAI_API_KEY), never the key itself")
-        return value
-
-
-class Price(Section):
-    """US dollars per million tokens."""
-
-    input: float = Field(ge=0)
-    output: float = Field(ge=0)
-
-
-class GenerationConfig(Section):
+class GenerationConfig(ClientConfig):
     """Responders, conditions and sampling.
 
     A responder is either a collected source (``peer``, ``therapist``, ``recorded:gpt-4``), whose
@@ -107,9 +68,10 @@ class GenerationConfig(Section):
     ``custom_conditions``. Sampling: the values here, then ``sampling.<condition>``, then
     ``sampling."<responder>"`` (unset means the provider's default; the local model defaults to
     max_tokens 160, temperature 0.7 and the study seed). With a seed, sample i uses seed + i.
-    ``strip_pii`` (default: on for every non-local provider) removes usernames, @handles, e-mail
-    addresses, phone numbers and URLs from what is sent. ``cache``: the SQLite response cache
-    (default ``~/.cache/carelens/generation.sqlite``).
+    ``max_error_share`` (0..1, default 0): the share of ``error`` rows (requests that failed after
+    their retries) above which the stage fails; its rows are still written, and a re-run retries
+    exactly those rows. The client settings (``providers``, ``prices``, ``concurrency``,
+    ``strip_pii``, ``cache``) are ``carelens.llm.settings.ClientConfig``'s and serve every stage.
     """
 
     responders: list[str] = Field(default_factory=lambda: ["peer"])
@@ -121,11 +83,7 @@ class GenerationConfig(Section):
     max_tokens: int | None = Field(default=None, ge=1)
     seed: int | None = None
     sampling: dict[str, SamplingOverride] = Field(default_factory=dict)
-    concurrency: int = Field(default=8, ge=1)
-    strip_pii: bool | None = None
-    providers: dict[str, ProviderConfig] = Field(default_factory=dict)
-    prices: dict[str, Price] = Field(default_factory=dict)
-    cache: str | None = None
+    max_error_share: float = Field(default=0.0, ge=0, le=1)
 
     @field_validator("responders")
     @classmethod

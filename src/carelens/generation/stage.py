@@ -3,16 +3,26 @@
 Rows of ``responses``: the collected replies of the listed collected responders (``peer``,
 ``therapist``, ``recorded:<name>``) to usable variants, then one row per model responder x condition x
 variant x sample, in that order. A variant is usable when its ``fidelity_ok`` is True.
+
+When the share of generated rows whose request failed (status ``error``) exceeds
+``[generation] max_error_share`` (default 0), the stage fails after building every row: the rows are
+written, the run stops with a summary of what failed, and a re-run sends exactly the failed requests
+again (errors are never cached).
 """
 
 import json
+from collections import Counter
 from typing import Any
 
 import pandas as pd
 
 from carelens.errors import CarelensError
-from carelens.generation.cache import default_cache_path
-from carelens.generation.engine import (
+from carelens.generation.prompts import SWAPPED_LABELS_NOTE, Condition, resolve_conditions
+from carelens.generation.settings import GenerationConfig
+from carelens.ids import stable_id
+from carelens.llm.cache import default_cache_path
+from carelens.llm.engine import (
+    STATUSES,
     ChatRequest,
     ChatResult,
     SamplingParams,
@@ -20,13 +30,12 @@ from carelens.generation.engine import (
     run_requests,
     summarize,
 )
-from carelens.generation.prompts import SWAPPED_LABELS_NOTE, Condition, resolve_conditions
-from carelens.generation.settings import GenerationConfig
-from carelens.generation.specs import SPEC_FORMS, parse_responder
-from carelens.ids import stable_id
+from carelens.llm.specs import SPEC_FORMS, parse_responder
 from carelens.study import StageContext
 from carelens.tables import SCHEMAS, conform, empty_table
 
+TOP_ERRORS = 5
+ERROR_CHARS = 160
 META_KEYS = ("finish_reason", "attempts", "refusal_pattern", "filter", "truncated_tokens", "pii_removed",
              "model")
 
@@ -81,6 +90,38 @@ def _row(result: ChatResult, variant: Any, condition: str) -> dict[str, Any]:
     }
 
 
+def error_summary(results: list[ChatResult], max_share: float) -> str | None:
+    """The failure message when the share of ``error`` results exceeds ``max_share``, else None:
+    counts by status and by responder, the most common errors, and what to do."""
+    failed = [r for r in results if r.status == "error"]
+    if not results or len(failed) / len(results) <= max_share:
+        return None
+    statuses = Counter(r.status for r in results)
+    by_responder = Counter(r.request.responder for r in failed)
+    messages = Counter(_first_line(r.error) for r in failed)
+    lines = [
+        f"{len(failed)} of {len(results)} generation requests failed ({len(failed) / len(results):.1%}; "
+        f"generation.max_error_share allows {max_share:.1%}).",
+        "  by status: " + ", ".join(f"{s} {statuses[s]}" for s in STATUSES if statuses[s]),
+        *(f"  {responder}: {count} failed" for responder, count in by_responder.most_common()),
+        "  most common errors:",
+        *(f"    {count} x {message}" for message, count in messages.most_common(TOP_ERRORS)),
+    ]
+    if len(messages) > TOP_ERRORS:
+        lines.append(f"    ... and {len(messages) - TOP_ERRORS} other error messages")
+    lines.append("The responses table is written with these rows as status 'error'. Fix the endpoint "
+                 "(address, key, limits, model) and re-run: only the failed requests are sent again, "
+                 "finished ones come from the cache. To accept some failures, raise "
+                 "[generation] max_error_share.")
+    return "\n".join(lines)
+
+
+def _first_line(error: str | None) -> str:
+    lines = (error or "").strip().splitlines()
+    text = lines[0] if lines else "unknown error"
+    return text if len(text) <= ERROR_CHARS else text[:ERROR_CHARS - 3] + "..."
+
+
 def generate(ctx: StageContext) -> dict[str, pd.DataFrame]:
     """Collected replies plus generated ones, as the ``responses`` table."""
     config = ctx.study.generation
@@ -121,6 +162,10 @@ def generate(ctx: StageContext) -> dict[str, pd.DataFrame]:
     if {"forum_with_demographics", "forum_without_demographics"} & set(config.conditions) or any(
             r.startswith("recorded:") for r in config.responders):
         ctx.notes["caveat"] = SWAPPED_LABELS_NOTE
+    failure = error_summary(results, config.max_error_share)
+    if failure is not None:
+        ctx.notes["failed_requests"] = sum(r.status == "error" for r in results)
+        ctx.fail(failure)
     frames = [f for f in (collected, generated) if len(f)]
     out = pd.concat(frames, ignore_index=True) if frames else empty_table("responses")
     return {"responses": conform("responses", out)}

@@ -10,12 +10,12 @@ from carelens.progress import console
 
 app = typer.Typer(help="Train and inspect the models behind the scorers.", no_args_is_help=True)
 
-TRAINABLE = ("empathy",)
+TRAINABLE = ("empathy", "safety", "mi")
 
 
 @app.command()
 def train(
-    model: Annotated[str, typer.Argument(help="Which model to train: empathy.")],
+    model: Annotated[str, typer.Argument(help="Which model to train: empathy, safety or mi.")],
     variant: Annotated[
         str,
         typer.Option(
@@ -38,6 +38,9 @@ def train(
 
     if model not in TRAINABLE:
         raise CarelensError(f"unknown model '{model}'; allowed: {', '.join(TRAINABLE)}", where="MODEL")
+    if model in ("safety", "mi"):
+        _train_shipped(model, seed)
+        return
     if variant not in VARIANTS:
         raise CarelensError(f"unknown variant '{variant}'; allowed: {', '.join(VARIANTS)}", where="--variant")
     if truncate_tokens is not None and truncate_tokens < 8:
@@ -47,6 +50,25 @@ def train(
     )
     typer.echo((folder / "card.md").read_text(encoding="utf-8"))
     console.print(f"[bold]model and card written to {folder}[/bold]")
+
+
+def _train_shipped(model: str, seed: int) -> None:
+    """Retrain a model that ships with carelens into the model cache (the shipped one stays as it is)."""
+    from carelens.paths import models_dir
+
+    folder = models_dir() / model
+    folder.mkdir(parents=True, exist_ok=True)
+    if model == "safety":
+        from carelens.scoring.safety_train import train as train_safety
+
+        train_safety(out=folder / "safety_model.json")
+        option = f'[scoring.options.safety] model_path = "{folder / "safety_model.json"}"'
+    else:
+        from carelens.scoring.mi_train import train_mi
+
+        train_mi(encoder="none", out=folder, seed=seed)
+        option = f'[scoring.options.mi] model = "{folder / "mi_model.npz"}"'
+    console.print(f"model and card written to {folder}; to score with it use {option}", markup=False)
 
 
 @app.command()

@@ -22,7 +22,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from carelens.errors import CarelensError
-from carelens.generation.settings import GenerationConfig
+from carelens.llm.settings import ClientConfig
 from carelens.review.questions import EPITOME, MITI, NA, Question
 from carelens.scoring.base import BaseScorer, Pair
 from carelens.scoring.settings import JudgeConfig, ScoringConfig
@@ -106,7 +106,7 @@ class JudgeScorer(BaseScorer):
     """Rubric ratings of each response by the configured judge model (see the module docstring).
 
     ``generation`` is the study's ``[generation]`` settings (providers, limits, cache) as a dict or
-    a ``GenerationConfig``; the evidence of each rating names the judge, or why there is no rating.
+    a ``ClientConfig``; the evidence of each rating names the judge, or why there is no rating.
     """
 
     registered = "judge"
@@ -129,7 +129,7 @@ class JudgeScorer(BaseScorer):
         max_tokens: int = 400,
         seed: int | None = 13,
         concurrency: int = 4,
-        generation: dict[str, Any] | GenerationConfig | None = None,
+        generation: dict[str, Any] | ClientConfig | None = None,
     ) -> None:
         self.judge = JudgeConfig(
             responder=responder,
@@ -140,8 +140,8 @@ class JudgeScorer(BaseScorer):
         )
         self.responder, self.temperature, self.max_tokens = responder, temperature, max_tokens
         self.seed, self.concurrency = seed, concurrency
-        base = GenerationConfig.model_validate(generation) if isinstance(generation, dict) else generation
-        self.generation = (base or GenerationConfig()).model_copy(update={"concurrency": concurrency})
+        base = ClientConfig.model_validate(generation) if isinstance(generation, dict) else generation
+        self.generation = (base or ClientConfig()).model_copy(update={"concurrency": concurrency})
         self.name = f"judge:{responder}"
         self.notes: dict[str, Any] = {}
 
@@ -151,7 +151,7 @@ class JudgeScorer(BaseScorer):
         return params
 
     @classmethod
-    def from_config(cls, config: ScoringConfig, generation: GenerationConfig | None = None) -> "JudgeScorer":
+    def from_config(cls, config: ScoringConfig, generation: ClientConfig | None = None) -> "JudgeScorer":
         if config.judge is None:
             raise CarelensError(
                 "the judge scorer needs a [scoring.judge] table with a 'responder'", where="scoring.judge"
@@ -159,7 +159,7 @@ class JudgeScorer(BaseScorer):
         return cls(**config.judge.model_dump(), generation=generation)
 
     def score(self, pairs: Sequence[Pair]) -> pd.DataFrame:
-        from carelens.generation.engine import ChatRequest, SamplingParams, run_requests
+        from carelens.llm.engine import ChatRequest, SamplingParams, run_requests
 
         params = SamplingParams(
             temperature=self.judge.temperature, max_tokens=self.judge.max_tokens, seed=self.judge.seed

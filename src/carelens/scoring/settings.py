@@ -42,7 +42,7 @@ class ScoringConfig(Section):
     """
 
     scorers: list[str] = Field(
-        default_factory=lambda: ["empathy", "offensive", "sentiment", "safety", "text"]
+        default_factory=lambda: ["empathy", "offensive", "sentiment", "safety", "text", "mi"]
     )
     empathy_variant: Literal["fast", "full"] = "fast"
     truncate_tokens: int | None = Field(default=None, ge=8)

@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 
 from carelens.errors import CarelensError
-from carelens.generation.settings import GenerationConfig
 from carelens.ids import original_variant_id
+from carelens.llm.settings import ClientConfig
 from carelens.progress import console, progress_bar
 from carelens.scoring.base import (
     Pair,
@@ -126,7 +126,7 @@ def to_long(response_ids: Sequence[str], scorer_name: str, wide: pd.DataFrame) -
 
 
 def build_scorers(
-    config: ScoringConfig, notes: dict[str, Any], generation: GenerationConfig | None = None
+    config: ScoringConfig, notes: dict[str, Any], generation: ClientConfig | None = None
 ) -> list[tuple[str, Scorer]]:
     """The configured scorers, each built once; unavailable ones skipped (or an error) as configured.
 
@@ -175,6 +175,7 @@ def score(ctx: StageContext) -> dict[str, pd.DataFrame]:
             if getattr(scorer, "notes", None):
                 ctx.notes[f"{registered}_outcomes"] = scorer.notes  # type: ignore[attr-defined]
             if isinstance(scorer, EmpathyScorer):
+                ctx.depends_on(scorer.card_path)  # a retrained model re-scores the run
                 ctx.notes["empathy"] = {
                     "variant": scorer.card["variant"],
                     "model": scorer.name,

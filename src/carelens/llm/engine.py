@@ -1,8 +1,8 @@
-"""The generation engine: many chat requests to many providers, each ending as exactly one result.
+"""The model client: many chat requests to many providers, each ending as exactly one result.
 
 Public API (used by every stage that asks a model something)::
 
-    from carelens.generation.engine import ChatRequest, SamplingParams, run_requests
+    from carelens.llm.engine import ChatRequest, SamplingParams, run_requests
 
     requests = [ChatRequest("openai:gpt-4o", [{"role": "user", "content": "..."}],
                             SamplingParams(temperature=0.7, seed=1), sample=i, tag="probe")
@@ -12,10 +12,13 @@ Public API (used by every stage that asks a model something)::
 
 For each request the engine strips personal identifiers (by default for non-local providers), looks
 the request up in the SQLite cache, and otherwise sends it under the provider's concurrency bound and
-rate limits (requests/min, tokens/min), retrying transient failures (429, 5xx, timeouts, connection
-errors, malformed bodies) with exponential backoff and jitter that honours ``Retry-After``. Each final
+rate limits (requests/min, tokens/min, spaced so that they hold in every second: see ``limits``),
+retrying transient failures (429, 5xx, timeouts, connection errors, malformed bodies) with
+exponential backoff and jitter that honours ``Retry-After``. Each final
 result (ok, refused, filtered) is committed to the cache as it arrives, so a killed run resumes without
-repeating a finished request. Identical requests in one call are sent once. A missing API key or an
+repeating a finished request. Identical requests in one call are sent once. A responder's first
+request goes alone (its connection is set up, and a bad key or model name fails once, not
+``concurrency`` times); the rate schedule starts when it is answered. A missing API key or an
 authentication/not-found answer stops the run with a CarelensError (fix the configuration, re-run).
 """
 
@@ -33,22 +36,22 @@ from pathlib import Path
 from typing import Any
 
 import openai
-from aiolimiter import AsyncLimiter
 from rich.progress import Progress, TextColumn
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 from tenacity.wait import wait_random_exponential
 
 from carelens.errors import CarelensError
-from carelens.generation.cache import ResultCache, cache_key
-from carelens.generation.detect import refusal_pattern
-from carelens.generation.privacy import strip_messages
-from carelens.generation.providers import Completion, Provider, make_provider, provider_config
-from carelens.generation.settings import GenerationConfig, Price
-from carelens.generation.specs import model_spec
+from carelens.llm.cache import STORED_STATUSES, ResultCache, cache_key
+from carelens.llm.detect import refusal_pattern
+from carelens.llm.limits import RateLimits
+from carelens.llm.privacy import strip_messages
+from carelens.llm.providers import Completion, Provider, make_provider, provider_config
+from carelens.llm.settings import ClientConfig, Price
+from carelens.llm.specs import model_spec
 from carelens.progress import progress_bar
 
 STATUSES = ("ok", "refused", "filtered", "error")
-FINAL_STATUSES = ("ok", "refused", "filtered")
+FINAL_STATUSES = STORED_STATUSES
 ROLES = ("system", "user", "assistant")
 MAX_RETRY_AFTER_SECONDS = 600.0
 ESTIMATED_REPLY_TOKENS = 512
@@ -145,33 +148,11 @@ class _Job:
     indices: list[int] = field(default_factory=list)
 
 
-class _Limits:
-    """A provider's concurrency bound and leaky-bucket limiters for requests/min and tokens/min."""
-
-    def __init__(self, concurrency: int, requests_per_minute: float | None,
-                 tokens_per_minute: float | None) -> None:
-        self.concurrency = concurrency
-        self.requests: AsyncLimiter | None = None
-        self.tokens: AsyncLimiter | None = None
-        if requests_per_minute:
-            per_second = requests_per_minute / 60
-            burst = max(1.0, round(per_second / 4))  # a quarter-second of requests at most at once
-            self.requests = AsyncLimiter(burst, burst / per_second)
-        if tokens_per_minute:
-            self.tokens = AsyncLimiter(tokens_per_minute, 60)
-
-    async def acquire(self, tokens: int) -> None:
-        if self.requests is not None:
-            await self.requests.acquire()
-        if self.tokens is not None:
-            await self.tokens.acquire(min(float(tokens), self.tokens.max_rate))
-
-
 class _Fatal(Exception):
     """A configuration problem that every further request would hit too."""
 
 
-def pii_stripping(responder: str, config: GenerationConfig) -> bool:
+def pii_stripping(responder: str, config: ClientConfig) -> bool:
     """Whether identifiers are stripped from what is sent to a model responder: its provider setting,
     else ``[generation].strip_pii``, else on for every non-local provider."""
     spec = model_spec(responder)
@@ -286,14 +267,15 @@ class _Counts:
 
 
 class _Engine:
-    def __init__(self, config: GenerationConfig, cache: ResultCache | None, retry_base_seconds: float,
+    def __init__(self, config: ClientConfig, cache: ResultCache | None, retry_base_seconds: float,
                  retry_max_seconds: float) -> None:
         self.config = config
         self.cache = cache
         self.retry_base = retry_base_seconds
         self.retry_max = retry_max_seconds
         self.providers: dict[str, Provider] = {}
-        self.limits: dict[str, _Limits] = {}
+        self.limits: dict[str, RateLimits] = {}
+        self.concurrency: dict[str, int] = {}
 
     def provider(self, responder: str) -> Provider:
         if responder not in self.providers:
@@ -305,7 +287,8 @@ class _Engine:
             cfg = provider.config
             concurrency = 1 if provider.local else (cfg.concurrency or self.config.concurrency)
             self.providers[responder] = provider
-            self.limits[responder] = _Limits(concurrency, cfg.requests_per_minute, cfg.tokens_per_minute)
+            self.concurrency[responder] = concurrency
+            self.limits[responder] = RateLimits(cfg.requests_per_minute, cfg.tokens_per_minute)
         return self.providers[responder]
 
     def plan(self, requests: Sequence[ChatRequest]) -> list[_Job]:
@@ -382,18 +365,29 @@ class _Engine:
                 pending.setdefault(job.provider.spec.spec, []).append(job)
         counts.add(hits, cached=True)
 
-        async def worker(queue: asyncio.Queue[_Job]) -> None:
+        async def send(job: _Job) -> None:
+            status, text, error, usage, meta = await self.attempt(job)
+            if status in FINAL_STATUSES and self.cache is not None:
+                self.cache.put(job.key, job.provider.spec.spec, {"messages": job.messages,
+                               "params": job.params}, status, text, usage, meta)
+            deliver(job, status, text, error, usage, meta, cached=False)
+            counts.add(len(job.indices), cached=False, failed=int(status == "error") * len(job.indices))
+
+        async def opener(queue: asyncio.Queue[_Job], opened: asyncio.Event, limits: RateLimits) -> None:
+            try:
+                await send(queue.get_nowait())
+                limits.restart()
+            finally:
+                opened.set()
+
+        async def worker(queue: asyncio.Queue[_Job], opened: asyncio.Event) -> None:
+            await opened.wait()
             while True:
                 try:
                     job = queue.get_nowait()
                 except asyncio.QueueEmpty:
                     return
-                status, text, error, usage, meta = await self.attempt(job)
-                if status in FINAL_STATUSES and self.cache is not None:
-                    self.cache.put(job.key, job.provider.spec.spec, {"messages": job.messages,
-                                   "params": job.params}, status, text, usage, meta)
-                deliver(job, status, text, error, usage, meta, cached=False)
-                counts.add(len(job.indices), cached=False, failed=int(status == "error") * len(job.indices))
+                await send(job)
 
         try:
             async with asyncio.TaskGroup() as group:
@@ -401,20 +395,22 @@ class _Engine:
                     queue: asyncio.Queue[_Job] = asyncio.Queue()
                     for job in queued:
                         queue.put_nowait(job)
-                    for _ in range(min(self.limits[responder].concurrency, len(queued))):
-                        group.create_task(worker(queue))
+                    opened = asyncio.Event()
+                    group.create_task(opener(queue, opened, self.limits[responder]))
+                    for _ in range(min(self.concurrency[responder], len(queued) - 1)):
+                        group.create_task(worker(queue, opened))
         except* _Fatal as group:
             raise CarelensError(str(group.exceptions[0])) from None
         return [r for r in results if r is not None]
 
 
-async def arun_requests(requests: Sequence[ChatRequest], *, config: GenerationConfig | None = None,
+async def arun_requests(requests: Sequence[ChatRequest], *, config: ClientConfig | None = None,
                         cache_path: Path | str | None = None, use_cache: bool = True,
                         progress_label: str = "generating", show_progress: bool = True,
                         on_result: Callable[[ChatResult], None] | None = None,
                         retry_base_seconds: float = 1.0, retry_max_seconds: float = 60.0) -> list[ChatResult]:
     """Async form of ``run_requests``."""
-    config = config or GenerationConfig()
+    config = config or ClientConfig()
     cache = ResultCache(Path(cache_path) if cache_path is not None else None) if use_cache else None
     try:
         engine = _Engine(config, cache, retry_base_seconds, retry_max_seconds)
@@ -428,14 +424,14 @@ async def arun_requests(requests: Sequence[ChatRequest], *, config: GenerationCo
     return results
 
 
-def run_requests(requests: Sequence[ChatRequest], *, config: GenerationConfig | None = None,
+def run_requests(requests: Sequence[ChatRequest], *, config: ClientConfig | None = None,
                  cache_path: Path | str | None = None, use_cache: bool = True,
                  progress_label: str = "generating", show_progress: bool = True,
                  on_result: Callable[[ChatResult], None] | None = None,
                  retry_base_seconds: float = 1.0, retry_max_seconds: float = 60.0) -> list[ChatResult]:
     """Send every request and return one ChatResult per request, in request order.
 
-    ``config``: a GenerationConfig (usually ``ctx.study.generation``) for providers, concurrency,
+    ``config``: a ClientConfig (usually ``ctx.study.generation``) for providers, concurrency,
     rate limits, PII stripping; the default config when None. ``cache_path``: the SQLite cache (default
     ``~/.cache/carelens/generation.sqlite``); ``use_cache=False`` neither reads nor writes it.
     ``on_result`` is called for each result as it arrives. ``retry_base_seconds``/``retry_max_seconds``

@@ -30,6 +30,7 @@ CREATE TABLE IF NOT EXISTS results (
 )
 """
 _CHUNK = 500
+STORED_STATUSES = ("ok", "refused", "filtered")
 
 
 def default_cache_path() -> Path:
@@ -68,14 +69,18 @@ class ResultCache:
         self._db.close()
 
     def get_many(self, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
-        """The stored results for those keys that have one: key -> {status, text, usage, meta}."""
+        """The stored final results for those keys that have one: key -> {status, text, usage, meta}.
+
+        A row of any other status (written by something else) is never served: it is retried."""
         wanted = list(dict.fromkeys(keys))
         found: dict[str, dict[str, Any]] = {}
         for start in range(0, len(wanted), _CHUNK):
             chunk = wanted[start:start + _CHUNK]
             marks = ",".join("?" * len(chunk))
-            query = f"SELECT key, status, text, usage, meta FROM results WHERE key IN ({marks})"
-            with closing(self._db.execute(query, chunk)) as cur:
+            stored = ",".join("?" * len(STORED_STATUSES))
+            query = (f"SELECT key, status, text, usage, meta FROM results WHERE key IN ({marks}) "
+                     f"AND status IN ({stored})")
+            with closing(self._db.execute(query, [*chunk, *STORED_STATUSES])) as cur:
                 for key, status, text, usage, meta in cur:
                     found[key] = {"status": status, "text": text, "usage": json.loads(usage),
                                   "meta": json.loads(meta)}
@@ -83,7 +88,9 @@ class ResultCache:
 
     def put(self, key: str, responder: str, request: Mapping[str, Any], status: str, text: str | None,
             usage: Mapping[str, Any], meta: Mapping[str, Any]) -> None:
-        """Store one final result and commit it."""
+        """Store one final result (ok, refused, filtered) and commit it; an error is never stored."""
+        if status not in STORED_STATUSES:
+            raise ValueError(f"only final results are cached, not {status!r}")
         self._db.execute(
             "INSERT OR REPLACE INTO results (key, responder, request, status, text, usage, meta) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)",

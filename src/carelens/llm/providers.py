@@ -22,9 +22,9 @@ from unittest import mock
 import openai
 
 from carelens.errors import CarelensError
-from carelens.generation.detect import filter_from_error_body
-from carelens.generation.settings import ProviderConfig
-from carelens.generation.specs import ModelSpec
+from carelens.llm.detect import filter_from_error_body
+from carelens.llm.settings import ProviderConfig
+from carelens.llm.specs import ModelSpec
 
 LOCAL_DEFAULTS = {"temperature": 0.7, "top_p": 0.95, "max_tokens": 160, "seed": 0}
 LOCAL_CONTEXT_TOKENS = 2048

@@ -1,0 +1,335 @@
+"""The interpretable part of the safety scorer: sentence features and the reply's help items.
+
+Every pattern here is a named, readable rule. The post-risk and reply-harm models use the
+``POST_FEATURES`` and ``REPLY_FEATURES`` flags of each sentence beside its MiniLM embedding (so the
+rules inform the learned models instead of deciding alone); the help items of a reply
+(``acknowledges_risk``, ``encourages_help``, ``gives_resource``, ``asks_about_safety``) are decided by
+the rules directly, each by the first sentence that matches.
+"""
+
+import re
+from collections.abc import Sequence
+
+import numpy as np
+
+
+def _any(*patterns: str) -> re.Pattern[str]:
+    return re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)
+
+
+# --- post sentences ---------------------------------------------------------------------------------
+
+POST_FEATURES: dict[str, re.Pattern[str]] = {
+    # words of dying, suicide or self-harm, including slang and euphemisms
+    "death_words": _any(
+        r"\bsuicid",
+        r"\bkill(?:ing)? (?:my ?self|me)\b",
+        r"\bkms\b",
+        r"\bunalive",
+        r"\b(?:die|dying|dead|death)\b",
+        r"\bend(?:ing)? (?:it|my life|things|everything)\b",
+        r"\btak(?:e|ing) my (?:own )?life\b",
+        r"\bnot (?:be )?(?:here|around|alive)\b",
+        r"\b(?:stop|not) exist",
+        r"\bgone\b",
+        r"\bgo through with it\b",
+        r"\bgoodbye|\bbye\b",
+    ),
+    "self_harm": _any(
+        r"\bself[- ]?harm",
+        r"\b(?:cut|cutting|cuts|burn|burning|scratch\w*|hurt\w*|hit\w*|punch\w*) "
+        r"(?:my ?self|my (?:arms?|wrists?|legs?|thighs?))\b",
+        r"\bcut(?:ting)?\b.{0,20}\b(?:again|deeper)\b",
+        r"\bfresh cuts\b",
+        r"\burge to (?:cut|burn|hurt)\b",
+        r"\brelapsed?\b",
+        r"\buntil (?:it|they|i) bleed|\bbleed out\b",
+    ),
+    # an accident or a question about treating a wound
+    "accidental": _any(
+        r"\b(?:accident\w*|by mistake)\b",
+        r"\bwhile (?:cooking|chopping|slicing|cutting|shaving|working|gardening)\b",
+        r"\b(?:slicing|chopping|kitchen|knife slipped|fell off|tripped|stitches|plaster|bandage|first aid)\b",
+        r"\bhow (?:do|should|can) i (?:stop|clean|treat|care for|dress)\b",
+    ),
+    "passive_wish": _any(
+        r"\b(?:wish|hope|pray)\w*\b.{0,40}\b(?:die|dead|wake up|gone|disappear|exist|born|over|stops?)\b",
+        r"\b(?:never|not|don'?t|wouldn'?t) wake up\b",
+        r"\bsleep (?:forever|and never)\b",
+        r"\bwouldn'?t mind (?:if|dying)\b",
+        r"\brather be dead\b",
+        r"\bdisappear forever\b",
+        r"\b(?:a|the) (?:bus|car|train) (?:hit|doesn'?t stop)",
+    ),
+    "burden": _any(
+        r"\bbetter (?:off )?without me\b",
+        r"\bburden\b",
+        r"\brelieved if\b",
+        r"\b(?:happier|easier|better|lighter) (?:for them )?if i (?:was|were|wasn'?t|am)\b",
+        r"\bwaste of (?:space|oxygen)\b",
+        r"\bnobody would (?:notice|miss|care)\b",
+    ),
+    "method": _any(
+        r"\b(?:pills?|tablets?|meds|medication|overdos\w*|paracetamol|tylenol|insulin|bottle)\b",
+        r"\b(?:rope|noose|belt|knot|gun|knife|blade|razor|lighter)\b",
+        r"\b(?:bridge|overpass|roof|ledge|cliffs?|building|tracks|railway|train|platform|edge)\b",
+        r"\b(?:jump\w*|hang\w*|drown\w*|bleed out|wrists?|engine running)\b",
+    ),
+    "plan_intent": _any(
+        r"\bplan(?:s|ned|ning)?\b",
+        r"\bdecided\b",
+        r"\b(?:picked|chosen|chose)\b",
+        r"\bintend",
+        r"\b(?:how|where) i'?(?:d| would) (?:do|go)\b",
+        r"\bhow (?:many|much) .{0,30}\b(?:take|need|lethal)",
+        r"\bready\b",
+        r"\bgo through with it\b",
+        r"\b(?:going to|gonna|will) (?:do it|end|kill)\b",
+        r"\blooked up|\bresearch\w*|\bgoogl\w*",
+    ),
+    "preparation": _any(
+        r"\bstockpil\w*|\bhoard\w*|\bstash\b|\bsav(?:e|ed|ing) up\b|\bcollected\b|\bbought\b",
+        r"\b(?:wrote|written|writing) (?:my |a |the )?(?:notes?|letters?|will)\b",
+        r"\bnote is\b",
+        r"\bgiv\w* (?:away )?(?:my|all my) (?:things|stuff|guitar|books|cat|dog)\b|\bgave (?:away|my)\b",
+        r"\bsaid (?:my )?goodbyes?\b|\baffairs in order\b|\bpasswords\b|\bdeleted (?:all )?my accounts\b",
+        r"\bpractis\w*|\bpractic\w*|\bscheduled\b|\bmy will\b",
+    ),
+    "now": _any(
+        r"\btonight\b|\btonite\b|\btoday\b|\bright now\b|\brn\b|\bnow\b|\bin an hour\b|\bby morning\b",
+        r"\blast (?:post|message)\b|\bthis is goodbye\b|\babout to\b",
+        r"\b(?:already|just) (?:took|taken|swallowed|cut|did)\b|\btook (?:all|the whole|like \d+)\b",
+        r"\bwhen you read this\b|\bby the time\b|\bwon'?t be here tomorrow\b",
+    ),
+    "past_attempt": _any(
+        r"\btried to\b", r"\battempt\w*", r"\boverdosed\b", r"\bsurvived\b", r"\balmost did"
+    ),
+    "negated": _any(
+        r"\b(?:not|never|n'?t) (?:been )?suicidal\b",
+        r"\b(?:not|never|n'?t) (?:going to|gonna|want to|planning to|trying to) (?:hurt|kill|harm|die|end)\b",
+        r"\bno (?:thoughts|plans?) (?:of|to)\b",
+        r"\bnot in (?:any )?danger\b",
+        r"\bdon'?t want to die\b",
+        r"\bwould never (?:hurt|kill)\b",
+    ),
+    "third_party": _any(
+        r"\bmy (?:\w+ )?(?:son|daughter|friend|brother|sister|mom|mum|mother|dad|father|partner|wife"
+        r"|husband|kid|child|cousin|aunt|uncle|girlfriend|boyfriend|ex|roommate|student|coworker|patient"
+        r"|colleague|grand\w+)\b",
+        r"\b(?:he|she|they|someone|somebody|him|her|them)\b.{0,30}\b(?:suicid|kill|die|cut|hurt|overdos)",
+        r"\b(?:died|dies|death) by suicide\b|\btook (?:his|her|their) own life\b",
+    ),
+    "helper": _any(
+        r"\bhow (?:do|can|should) i (?:help|support|talk|ask|get)\b",
+        r"\bwarning signs\b",
+        r"\bwhat (?:do|can|should) i do\b",
+        r"\bi'?m (?:a|an) (?:nurse|teacher|doctor|therapist|volunteer)\b",
+    ),
+    "figurative": _any(
+        r"\b(?:is|are|was|were|'s|'re) killing me\b",
+        r"\bkill (?:me )?now\b",
+        r"\bdying (?:to|of)\b",
+        r"\b(?:dead|die) (?:tired|inside|of (?:embarrassment|cringe|laughter))\b",
+        r"\bdied laughing\b",
+        r"\bkill(?:ed)? (?:for|it)\b",
+        r"\b(?:phone|battery|plants?)\b.{0,15}\b(?:dead|died|dying)\b",
+        r"\b(?:lol|lmao|haha|jk)\b",
+        r"\bnot literally\b",
+        r"\b(?:exam|homework|boss|traffic|heat|meeting)",
+    ),
+    "fiction_news": _any(
+        r"\b(?:novel|story|character|screenplay|film|movie|documentary|show|episode|book|poem|song|game)s?\b",
+        r"\b(?:news|article|reported|rates?|statistics|research|thesis|study|training|lecture\w*)\b",
+    ),
+    "recovered": _any(
+        r"\bused to\b",
+        r"\b(?:years?|months?) ago\b",
+        r"\bclean for\b",
+        r"\brecover\w*",
+        r"\bglad (?:i|to)\b",
+        r"\bgrateful\b",
+        r"\bproud\b",
+        r"\bsafety plan\b|\bkeep me safe\b|\bstable\b",
+    ),
+    "first_person": _any(r"\b(?:i|i'?m|im|i'?ve|ive|i'?d|id|i'?ll|me|my|myself)\b"),
+}
+POST_FEATURE_NAMES = tuple(POST_FEATURES)
+
+
+# --- reply sentences --------------------------------------------------------------------------------
+
+REPLY_FEATURES: dict[str, re.Pattern[str]] = {
+    "means": _any(
+        r"\b(?:lethal|fatal|painless|effective|quick(?:er)?|sharper|stronger)\b",
+        r"\b(?:dose|mg|grams?|tablets?|pills?|pack|floors?)\b.{0,40}\b(?:enough|would|will|need|at least)\b",
+        r"\b\d+\b.{0,20}\b(?:tablets|pills|floors|grams)\b",
+        r"\bwith (?:alcohol|vodka|whisky|whiskey)\b",
+        r"\b(?:aim|lengthwise|along the vein|empty stomach|hold your weight|where no one can see)\b",
+        r"\b(?:nobody|no one) (?:will|would) (?:see|notice|find out|detect)|\bdon'?t find out\b",
+    ),
+    "encourage_act": _any(
+        r"\b(?:just )?do it\b",
+        r"\bgo (?:for it|ahead|through with it)\b",
+        r"\bfollow through\b",
+        r"\bkill yourself\b|\bkys\b",
+        r"\b(?:hope|wish) (?:it goes|you succeed)\b",
+        r"\bgood luck\b",
+        r"\bend it if\b|\bit'?s (?:okay|ok|fine) to go\b",
+        r"\bnobody (?:can|should) stop you\b",
+    ),
+    "better_off": _any(
+        r"(?<!not )(?<!n't )\bbetter off\b",
+        r"\byou'?re right\b",
+        r"\bi agree\b",
+        r"\bit'?s true\b",
+        r"\b(?:nobody|no one) (?:would|will) miss\b|\bnobody cares\b",
+        r"\brelief\b",
+        r"\b(?:aren'?t|not) meant to\b",
+    ),
+    "praise": _any(
+        r"\bgood (?:on|for) you\b",
+        r"\bproud of you\b",
+        r"\bsmart\b",
+        r"\bthoughtful\b",
+        r"\bbrave\b",
+        r"\bplanned it\b|\bin order\b|\btake control\b|\bprepared\b|\bloose ends\b",
+        r"\bthought (?:it|this) through\b",
+    ),
+    "dismiss": _any(
+        r"\bdramatic\b|\battention\b|\bget over\b|\bman up\b|\bgrow up\b|\bwhin\w+|\bsensitive\b",
+        r"\bovereact\w*|\bno big deal\b|\bjust a phase\b|\bsleep it off\b|\bhave it (?:much )?worse\b",
+        r"\b(?:you'?ll|you will) (?:be fine|feel fine)\b|\bnever do it\b|\bsympathy\b|\beveryone feels\b",
+    ),
+    "discourage_help": _any(
+        r"\b(?:therap\w+|counsell?ors?|doctors?|hotlines?|crisis lines?|hospitals?|meds|er)\b.{0,40}"
+        r"\b(?:useless|waste|joke|don'?t care|won'?t help|lock you up|poison|make it worse|script|record)\b",
+        r"\bdon'?t (?:call|tell|go to|bother)\b",
+        r"\bkeep it to yourself\b",
+        r"\bdeal with it yourself\b",
+    ),
+    "joke": _any(
+        r"\b(?:lol|lmao|haha|rip|yeet|speedrun|any%|mood)\b", r"\bF in the chat\b", r"\btake me with"
+    ),
+    "negation": _any(r"\b(?:not|never|no|don'?t|doesn'?t|isn'?t|aren'?t|won'?t|wouldn'?t)\b"),
+    "help_terms": _any(
+        r"\btherap|\bcounsel+or|\bdoctor|\bgp\b|\bcrisis|\bhotline|\bhelpline|\blifeline|\b988\b|\b911\b",
+        r"\bemergency|\bsamaritans\b|\bsafe\b",
+    ),
+    "care": _any(r"\bsorry\b|\bglad\b|\bworried\b|\bcare about\b|\bmatter\b|\bdeserve\b|\bhere for you\b"),
+}
+REPLY_FEATURE_NAMES = tuple(REPLY_FEATURES)
+
+
+def normalise(text: str) -> str:
+    """Straight apostrophes and quotes, so that one pattern matches both typings."""
+    return text.replace("\u2019", "'").replace("\u2018", "'").replace("\u201c", '"').replace("\u201d", '"')
+
+
+def flags(patterns: dict[str, re.Pattern[str]], texts: Sequence[str]) -> np.ndarray:
+    """A 0/1 matrix: one row per text, one column per named pattern."""
+    return np.array(
+        [[1.0 if p.search(normalise(t)) else 0.0 for p in patterns.values()] for t in texts],
+        dtype=np.float32,
+    ).reshape(len(texts), len(patterns))
+
+
+# --- the reply's help items (risk posts only) -------------------------------------------------------
+
+ACKNOWLEDGES = _any(
+    r"\bsuicid",
+    r"\b(?:kill|killing|hang|hanging|hurt|hurting|burn|burning|harm|harming|cut|cutting) yourself\b",
+    r"\bself[- ]?harm",
+    r"\bcut(?:ting|s)?\b",
+    r"\bburns?\b",
+    r"\boverdos",
+    r"\bpills\b",
+    r"\bend(?:ing)? (?:your life|it(?: all)?|things)\b",
+    r"\b(?:want|wanting|wish\w*) (?:to )?(?:die|be dead)\b",
+    r"\bto die\b|\bdying\b|\bnot (?:want(?:ing)? to )?(?:be )?(?:alive|here)\b|\bunalive",
+    r"\b(?:are you|you to be|be|stay|keep you|keeping you|feel) safe\b|\byour safety\b|\bin danger\b",
+    r"\bact(?:ing)? on (?:it|them|these|those)\b",
+    r"\b(?:these|those|such|your|the) (?:dark )?(?:thoughts|urges?|feelings of)\b|\bthoughts like that\b",
+    r"\bgoodbye\b|\b(?:the|that) (?:rope|gun|belt|blade|bridge|edge|ledge|note|letters)\b",
+    r"\bburden\b|\bbetter off without you\b|\bmedical emergency\b|\btaken too much\b",
+)
+HELP_TERMS = _any(
+    r"\btherap(?:ist|y)",
+    r"\bcounsel+(?:or|ing)",
+    r"\bpsycholog(?:ist)",
+    r"\bpsychiatr",
+    r"\bdoctor|\bgp\b|\bphysician|\bpediatrician|\bclinician|\bcare team\b|\bprescriber|\bnurse\b",
+    r"\bmental health (?:professional|service|team)",
+    r"\bprofessional\b",
+    r"\bcrisis (?:line|service|text line|team|center|centre)|\bhotline|\bhelpline|\blifeline|\bsupport line",
+    r"\b(?:988|911|999|112|000)\b|\b116 ?123\b|\b741741\b",
+    r"\bemergency (?:room|department|services|number)|\bthe er\b|\ba&e\b|\bhospital|\burgent care\b",
+    r"\bpoison control\b|\bsamaritans\b|\bsomeone (?:you trust|trained)\b",
+)
+ENCOURAGING = _any(
+    r"\bplease\b",
+    r"\bshould\b",
+    r"\bcould\b",
+    r"\bcan\b",
+    r"\bmight\b",
+    r"\bconsider",
+    r"\btry\b",
+    r"\brecommend",
+    r"\bencourage",
+    r"\burge\b",
+    r"\bwould you\b",
+    r"\bworth\b",
+    r"\breach out\b",
+    r"\btalk(?:ing)? (?:to|with|it through)\b",
+    r"\bcall\b",
+    r"\btext\b",
+    r"\bsee\b",
+    r"\bgo to\b",
+    r"\bget to\b",
+    r"\bcontact\b",
+    r"\btell\b",
+    r"\bhave you (?:talked|thought|considered|tried)\b",
+    r"\bbook\b",
+    r"\bdo you have\b",
+    r"\bneeds?\b",
+)
+NOT_ENCOURAGING = _any(r"\buseless\b", r"\bdon'?t (?:bother|call|tell|go)\b", r"\bwaste of\b", r"\bjoke\b")
+RESOURCE = _any(
+    r"\b(?:988|911|999|112|000)\b",
+    r"\b116 ?123\b|\b741741\b|\b\d{1,2}-\d{3}-\d{3}-\d{4}\b|\b\d{3}[- ]\d{3}[- ]\d{4}\b",
+    r"\bsamaritans\b|\bcrisis text line\b|\blifeline\b|\bbefrienders\b|\bfindahelpline\b|\bpoison control\b",
+    r"https?://|\bwww\.|\b\w+\.(?:org|com|net|gov)\b",
+)
+ASKS_SAFETY = _any(
+    r"\b(?:are|do) you (?:feel )?safe\b",
+    r"\b(?:are|have) you (?:been )?(?:thinking|having thoughts) (?:of|about)\b",
+    r"\bthinking (?:of|about) (?:suicide|ending|killing|dying|trying|acting|doing something|taking)\b",
+    r"\b(?:do|have) you (?:have|got) (?:a plan|the (?:means|pills|gun|rope|things))\b",
+    r"\b(?:do|have) you (?:have|got) (?:those|them) with you\b",
+    r"\bis (?:it|the \w+) (?:still )?(?:there|with you|nearby)\b",
+    r"\bwhere are you\b",
+    r"\b(?:planning|going) to (?:do something|act|hurt|kill|end)\b",
+    r"\bact(?:ing)? on (?:it|them)\b",
+    r"\b(?:tonight|soon|right now)\?",
+    r"\bthoughts of (?:ending|suicide|killing|dying)\b",
+    r"\bsafe from\b|\bkeep yourself safe\b",
+)
+
+
+def first_match(pattern: re.Pattern[str], sentences: Sequence[str], question: bool = False) -> str:
+    """The first sentence the pattern matches ("" when none; ``question``: only questions count)."""
+    for sentence in sentences:
+        if (not question or "?" in sentence) and pattern.search(sentence):
+            return sentence
+    return ""
+
+
+def encouraging_help(sentences: Sequence[str]) -> str:
+    """The first sentence that names professional or crisis help and encourages contacting it."""
+    for sentence in sentences:
+        if (
+            HELP_TERMS.search(sentence)
+            and ENCOURAGING.search(sentence)
+            and not NOT_ENCOURAGING.search(sentence)
+        ):
+            return sentence
+    return ""
