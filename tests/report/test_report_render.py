@@ -324,3 +324,17 @@ def test_intervals_are_clipped_to_the_scale_and_colours_are_fixed() -> None:
     colours = plots.GroupColours(["white", "black"])
     assert colours("white") == plots.PALETTE[0] and colours("asian") == plots.PALETTE[2]
     assert colours("black") == plots.PALETTE[1]
+
+
+def test_evidence_with_a_decision_label_is_quoted_from_the_reply() -> None:
+    from carelens.report.render import _quoted
+
+    reply = "I am sorry. Can you tell me more about what happened?"
+    score = {
+        "metric": "EX",
+        "value": "1.00",
+        "evidence": ["level 1 (P = 0.53): Can you tell me more", "pred_EX"],
+    }
+    shown = _quoted(score, reply)
+    assert shown["quotes"] == [{"label": "level 1 (P = 0.53)", "text": "Can you tell me more"}]
+    assert shown["basis"] == ["pred_EX"]

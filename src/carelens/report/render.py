@@ -205,6 +205,8 @@ def headline(inputs: ReportInputs, empathy: list[str]) -> list[str]:
         return []
     paper = comparisons[(comparisons["test"] == PAPER_TEST) & (comparisons["kind"] == "group_gap")]
     paper = paper[paper["responder"] != inputs.peer]
+    if paper["metric"].isin(empathy).any():  # the paper's finding is about empathy
+        paper = paper[paper["metric"].isin(empathy)]
     if paper.empty:
         return []
     primary = comparisons[comparisons["primary"].fillna(False).astype(bool)]
@@ -226,7 +228,7 @@ def headline(inputs: ReportInputs, empathy: list[str]) -> list[str]:
         span = ""
         if len(gaps):
             low, high = (gaps.max(), gaps.min()) if lower else (gaps.min(), gaps.max())
-            span = f" ({pct(low)} to {pct(high)})" if len(gaps) > 1 else f" ({pct(low)})"
+            span = f" ({pct(low)} to {pct(high)})" if pct(low) != pct(high) else f" ({pct(low)})"
         survive = int(same_sig["significant_post"].map(is_true).sum())
         where = f", {stratum} cues" if _stratum(stratum) else ""
         found.append(
@@ -521,9 +523,8 @@ def _what(row: pd.Series, labels: Labels) -> str:
     return labels.group(row)
 
 
-def paper_table(inputs: ReportInputs, labels: Labels) -> Table:
+def paper_table(inputs: ReportInputs, labels: Labels, comparisons: pd.DataFrame) -> Table:
     """The paper's Student t (uncorrected) beside the study's corrected primary test, per comparison."""
-    comparisons = inputs.table("comparisons")
     table = Table(
         [
             "metric",
@@ -957,9 +958,16 @@ def examples(inputs: ReportInputs, empathy: list[str], labels: Labels) -> list[d
 def _quoted(score: dict[str, Any], reply: str) -> dict[str, Any]:
     """A score with its evidence split into sentences quoted from the reply and any other basis (a rule,
     or the source column of a recorded score)."""
-    lines = score["evidence"]
-    quotes = [line for line in lines if line in reply]
-    return score | {"quotes": quotes, "basis": [line for line in lines if line not in quotes]}
+    quotes, basis = [], []
+    for line in score["evidence"]:
+        label, _, rest = line.partition(": ")
+        if line in reply:
+            quotes.append({"label": "", "text": line})
+        elif rest and rest.strip(" …") in reply:  # e.g. "level 2 (P = 0.98): <the deciding sentences>"
+            quotes.append({"label": label, "text": rest})
+        else:
+            basis.append(line)
+    return score | {"quotes": quotes, "basis": basis}
 
 
 def _clip(text: str, limit: int) -> str:
@@ -1081,6 +1089,54 @@ def scorer_notes(inputs: ReportInputs, empathy: list[str]) -> Table:
 # ---------------------------------------------------------------- page
 
 
+def _gap_tables(comparisons: pd.DataFrame, inputs: ReportInputs, labels: Labels) -> dict[str, Table]:
+    return {
+        "group_gaps": comparison_table(
+            _primary(comparisons, "group_gap"),
+            lambda r: [r["metric"], r["responder"], labels.condition(r["condition"]), labels.group(r)],
+            ["metric", "responder", "condition", "comparison"],
+        ),
+        "rate_gaps": comparison_table(
+            _primary(comparisons, "rate_gap"),
+            lambda r: [r["metric"], r["responder"], labels.condition(r["condition"]), labels.group(r)],
+            ["rate", "responder", "condition", "comparison"],
+        ),
+        "condition_gaps": comparison_table(
+            _primary(comparisons, "condition_gap"),
+            lambda r: [
+                r["metric"],
+                r["responder"],
+                f"{labels.condition(r['condition'])} vs {labels.condition(r['reference'])}"
+                + _group_suffix(r["group"]),
+            ],
+            ["metric", "responder", "comparison"],
+        ),
+        "responder_gaps": comparison_table(
+            _primary(comparisons, "responder_gap"),
+            lambda r: [
+                r["metric"],
+                labels.condition(r["condition"]),
+                f"{r['responder']} vs {r['reference']}" + _group_suffix(r["group"]),
+            ],
+            ["metric", "condition", "comparison"],
+        ),
+        "paper": paper_table(inputs, labels, comparisons),
+    }
+
+
+def gap_tables(
+    inputs: ReportInputs, comparisons: pd.DataFrame, empathy: list[str], labels: Labels
+) -> dict[str, dict[str, Table]]:
+    """The comparison tables of the empathy metrics (shown), and of every other metric (folded)."""
+    if comparisons.empty or not empathy:
+        return {"focus": _gap_tables(comparisons, inputs, labels), "other": {}}
+    focus = comparisons["metric"].isin(empathy) | comparisons["kind"].eq("rate_gap")
+    return {
+        "focus": _gap_tables(comparisons[focus], inputs, labels),
+        "other": _gap_tables(comparisons[~focus], inputs, labels),
+    }
+
+
 def build_page(inputs: ReportInputs) -> tuple[str, list[Figure]]:
     """The HTML page and its figures."""
     responses, comparisons = inputs.table("responses"), inputs.table("comparisons")
@@ -1116,37 +1172,8 @@ def build_page(inputs: ReportInputs) -> tuple[str, list[Figure]]:
         "unit": inputs.plan.get("unit", "post"),
         "family": family_text(inputs.plan),
         "correction": inputs.plan.get("correction", ""),
-        "group_gaps": comparison_table(
-            _primary(comparisons, "group_gap"),
-            lambda r: [r["metric"], r["responder"], labels.condition(r["condition"]), labels.group(r)],
-            ["metric", "responder", "condition", "comparison"],
-        ),
-        "rate_gaps": comparison_table(
-            _primary(comparisons, "rate_gap"),
-            lambda r: [r["metric"], r["responder"], labels.condition(r["condition"]), labels.group(r)],
-            ["rate", "responder", "condition", "comparison"],
-        ),
-        "condition_gaps": comparison_table(
-            _primary(comparisons, "condition_gap"),
-            lambda r: [
-                r["metric"],
-                r["responder"],
-                f"{labels.condition(r['condition'])} vs {labels.condition(r['reference'])}"
-                + _group_suffix(r["group"]),
-            ],
-            ["metric", "responder", "comparison"],
-        ),
-        "responder_gaps": comparison_table(
-            _primary(comparisons, "responder_gap"),
-            lambda r: [
-                r["metric"],
-                labels.condition(r["condition"]),
-                f"{r['responder']} vs {r['reference']}" + _group_suffix(r["group"]),
-            ],
-            ["metric", "condition", "comparison"],
-        ),
+        "gaps": gap_tables(inputs, comparisons, empathy, labels),
         "models": models_tables(inputs.table("models"), labels),
-        "paper": paper_table(inputs, labels),
         "has_paper": not comparisons.empty and (comparisons["test"] == PAPER_TEST).any(),
         "defects": defects_table(inputs),
         "rates": rates_table(inputs.table("descriptives")),
