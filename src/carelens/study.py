@@ -178,7 +178,6 @@ STAGES: tuple[Stage, ...] = (
         (
             "posts",
             "variants",
-            "inferences",
             "responses",
             "scores",
             "assignments",
