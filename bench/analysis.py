@@ -8,8 +8,9 @@ as its last line (goal: under 60 s on 2 cores).
 
 import time
 
-from carelens.analysis import groups
 from carelens.analysis.findings import analyse
+
+from carelens.analysis import groups
 from carelens.analysis.settings import AnalysisConfig
 from carelens.analysis.synthetic import Synthetic, tables
 from carelens.demographics.settings import DemographicsConfig
