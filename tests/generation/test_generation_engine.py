@@ -222,3 +222,34 @@ def test_bad_requests_raise() -> None:
     with pytest.raises(CarelensError, match="unknown provider"):
         run_requests([ChatRequest("opnai:gpt-4o", [{"role": "user", "content": "x"}])], use_cache=False,
                      show_progress=False)
+
+
+
+def _open_cache_together(path: str, barrier: object, failures: object) -> None:
+    from carelens.llm.cache import ResultCache
+
+    barrier.wait()  # type: ignore[attr-defined]
+    try:
+        with ResultCache(Path(path)):
+            pass
+    except Exception as exc:  # counted, not raised: the parent asserts on the count
+        failures.put(str(exc))  # type: ignore[attr-defined]
+
+
+def test_processes_opening_one_new_cache_at_once_all_succeed(tmp_path: Path) -> None:
+    """Workers of one run (e.g. on Ray) open the run's new cache at the same moment."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    failures = context.Queue()
+    for attempt in range(6):
+        barrier = context.Barrier(10)
+        path = str(tmp_path / f"shared-{attempt}.sqlite")
+        workers = [
+            context.Process(target=_open_cache_together, args=(path, barrier, failures)) for _ in range(10)
+        ]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(timeout=120)
+    assert failures.empty(), failures.get()

@@ -14,6 +14,8 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any
 
+from tenacity import retry, retry_if_exception, stop_after_delay, wait_random_exponential
+
 from carelens.errors import CarelensError
 from carelens.paths import cache_dir
 
@@ -45,6 +47,27 @@ def cache_key(responder: str, messages: list[dict[str, str]], params: Mapping[st
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
+@retry(
+    retry=retry_if_exception(lambda e: isinstance(e, sqlite3.OperationalError) and "locked" in str(e)),
+    stop=stop_after_delay(60),
+    wait=wait_random_exponential(multiplier=0.05, max=2),
+    reraise=True,
+)
+def _open(path: Path) -> sqlite3.Connection:
+    """Connect and set WAL mode. Processes opening one new cache at once can find it locked while
+    another switches its journal mode (SQLite does not wait for that): they try again."""
+    db = sqlite3.connect(path, timeout=30, isolation_level=None)
+    try:
+        if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute(SCHEMA)
+    except sqlite3.DatabaseError:
+        db.close()
+        raise
+    return db
+
+
 class ResultCache:
     """Lookup and store of final results. Use as a context manager or call ``close()``."""
 
@@ -52,10 +75,7 @@ class ResultCache:
         self.path = Path(path) if path is not None else default_cache_path()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute(SCHEMA)
+            self._db = _open(self.path)
         except sqlite3.DatabaseError as exc:
             raise CarelensError(f"cannot open the generation cache: {exc}", where=str(self.path)) from None
 
