@@ -202,8 +202,8 @@ def stage_by_name(name: str) -> Stage:
     raise CarelensError(f"unknown stage '{name}'; allowed: {', '.join(STAGE_NAMES)}")
 
 
-def _read_value(study: Study, path: str) -> Any:
-    dumped = study.model_dump(mode="json")
+def _read_value(dumped: dict[str, Any], path: str) -> Any:
+    """The value a recorded read (``section``, ``study.key`` or the whole study) has in ``dumped``."""
     if path == WHOLE_STUDY:
         return dumped
     section, _, key = path.partition(".")
@@ -231,9 +231,10 @@ def code_hash() -> str:
 
 
 def _fingerprint(study: Study, reads: list[str], input_hashes: dict[str, str], files: list[str]) -> str:
+    dumped = study.model_dump(mode="json")
     payload = json.dumps(
         {
-            "reads": {path: _read_value(study, path) for path in sorted(reads)},
+            "reads": {path: _read_value(dumped, path) for path in sorted(reads)},
             "inputs": input_hashes,
             "files": {path: _file_hash(path) for path in sorted(files)},
             "code": code_hash(),

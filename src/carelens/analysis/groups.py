@@ -27,6 +27,7 @@ from carelens.analysis.settings import AnalysisConfig
 from carelens.demographics.observational import observational_groups
 from carelens.demographics.settings import DemographicsConfig
 from carelens.ids import original_variant_id
+from carelens.tables import SCHEMAS
 
 ALL = "all"
 ORIGINAL = "none"
@@ -257,19 +258,7 @@ def build(
     joined = usable.merge(all_scores[["response_id", "metric", "value"]], on="response_id", how="inner")
     counts["scores_missing_value"] = int(joined["value"].isna().sum())
     observations = joined.loc[joined["value"].notna(), OBSERVATION_COLUMNS].reset_index(drop=True)
-    assignments = frame.assign(analysed=frame["reason"] == "")[
-        [
-            "response_id",
-            "post_id",
-            "responder",
-            "condition",
-            "stratum",
-            "group",
-            "status",
-            "analysed",
-            "reason",
-        ]
-    ]
+    assignments = frame.assign(analysed=frame["reason"] == "")[list(SCHEMAS["assignments"])]
     rated = frame[~frame["reason"].str.startswith("its ")]  # rates count every reply of a compared post
     return AnalysisData(design, source, reference, control, rated, observations, assignments, counts, derived)
 

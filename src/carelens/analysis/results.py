@@ -104,10 +104,10 @@ def _frame(rows: list[dict[str, Any]], table: str) -> pd.DataFrame:
 
 
 def comparisons(
-    data: AnalysisData, config: AnalysisConfig, seed: int, ref_condition: str | None
+    data: AnalysisData, rates: pd.DataFrame, config: AnalysisConfig, seed: int, ref_condition: str | None
 ) -> pd.DataFrame:
     rows = compare.group_comparisons(data, data.observations, config, seed, "group_gap")
-    rows += compare.group_comparisons(data, rate_observations(data), config, seed, "rate_gap")
+    rows += compare.group_comparisons(data, rates, config, seed, "rate_gap")
     rows += compare.condition_comparisons(data, config, ref_condition, seed)
     rows += compare.responder_comparisons(data, config, seed)
     frame = pd.DataFrame(rows)
@@ -124,6 +124,7 @@ def plan(
     primary = table[table["primary"].fillna(False).astype(bool)]
     families = sorted(primary["family"].dropna().unique())
     metrics = data.metrics()
+    scales = {m: scale_of(m, config) for m in metrics}
     return {
         "design": data.design,
         "group_source": data.group_source,
@@ -155,9 +156,7 @@ def plan(
         else None,
         "metrics": metrics,
         "derived_metrics": data.derived,
-        "metric_scales": {
-            m: list(scale_of(m, config)) for m in metrics if np.isfinite(scale_of(m, config)[0])
-        },
+        "metric_scales": {m: list(s) for m, s in scales.items() if np.isfinite(s[0])},
         "metric_caveats": dict(config.metric_caveats),
         "exclusions": {k: int(v) for k, v in sorted(data.counts.items()) if v},
         "manipulation_min_recall": config.guidelines.manipulation_min_recall,
@@ -177,9 +176,10 @@ def analyse(
     """Every table of the analysis, and its plan."""
     ref_condition = compare.reference_condition(data.observations, config, study_conditions)
     scales = {m: scale_of(m, config) for m in data.metrics() + list(RATE_METRICS.values())}
+    rates = rate_observations(data)
     descriptives = compare.descriptives(data.observations, config, scales)
-    descriptives += compare.descriptives(rate_observations(data), config, scales)
-    table = comparisons(data, config, seed, ref_condition)
+    descriptives += compare.descriptives(rates, config, scales)
+    table = comparisons(data, rates, config, seed, ref_condition)
     models = mixed.mixed_models(data, config, ref_condition) if config.mixed_model else []
     crisis = crisis_outcomes(data, scores, config.guidelines)
     manipulation = (
