@@ -28,7 +28,7 @@ from carelens import __version__
 from carelens.config import LoadedStudy, Study
 from carelens.errors import CarelensError
 from carelens.progress import console
-from carelens.store import RunDir, frame_hash, now
+from carelens.store import RunDir, Table, frame_hash, now
 
 WHOLE_STUDY = "*"
 CODE_SUFFIXES = {".py", ".toml", ".json", ".csv", ".j2", ".html", ".css", ".js", ".npz", ".md"}
@@ -135,7 +135,7 @@ class Stage:
     outputs: tuple[str, ...]
     artefacts: tuple[str, ...] = ()
 
-    def function(self) -> Callable[[StageContext], dict[str, pd.DataFrame]]:
+    def function(self) -> Callable[[StageContext], dict[str, Table]]:
         module, func = self.target.split(":")
         return getattr(importlib.import_module(module), func)  # type: ignore[no-any-return]
 

@@ -13,7 +13,6 @@ import pytest
 from carelens.execution.scoring import STAGING
 from carelens.execution.synthetic import synthetic_tables
 from carelens.scoring.stage import score
-from carelens.tables import conform
 
 from .conftest import study_context
 
@@ -23,7 +22,9 @@ RAY = '[execution]\nengine = "ray"\nbatch_size = {batch}\n'
 
 
 def _scores(ctx) -> pd.DataFrame:  # type: ignore[no-untyped-def]
-    return conform("scores", score(ctx)["scores"]).reset_index(drop=True)
+    """The stage's scores table as the runner writes it (the Ray engine streams it to a file)."""
+    ctx.notes["table_hash"] = ctx.run.write_table("scores", score(ctx)["scores"])
+    return ctx.run.read_table("scores")
 
 
 def test_ray_engine_writes_the_local_engines_scores_table(tmp_path, ray_local):
@@ -34,6 +35,7 @@ def test_ray_engine_writes_the_local_engines_scores_table(tmp_path, ray_local):
     local, on_ray = _scores(local_ctx), _scores(ray_ctx)
     assert len(on_ray) > 4 * 300 and set(on_ray["scorer"]) == {"text", "safety", "sentiment"}
     pd.testing.assert_frame_equal(local, on_ray)  # every scorer here is deterministic: exact
+    assert ray_ctx.notes["table_hash"] == local_ctx.notes["table_hash"]  # later stages stay up to date
     for key in ("responses_scored", "responses_not_scored", "scorers"):
         assert ray_ctx.notes[key] == local_ctx.notes[key]
     assert ray_ctx.notes["engine"]["engine"] == "ray"

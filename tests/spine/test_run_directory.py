@@ -27,6 +27,44 @@ def test_write_table_is_atomic_and_checked(tmp_path):
     assert [p.name for p in run.path.joinpath("tables").iterdir()] == ["scores.parquet"]
 
 
+def _scores(start: int, rows: int) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "response_id": [f"r{i}" for i in range(start, start + rows)],
+            "scorer": "text",
+            "metric": "words",
+            "value": [float(i) if i % 7 else float("nan") for i in range(start, start + rows)],
+            "evidence": [f"sentence {i}" for i in range(start, start + rows)],
+        }
+    )
+
+
+def test_a_streamed_table_equals_the_same_table_written_whole(tmp_path):
+    chunks = [_scores(0, 1000), _scores(1000, 0), _scores(1000, 2500)]
+    whole = RunDir(tmp_path / "whole")
+    whole_hash = whole.write_table("scores", pd.concat(chunks, ignore_index=True))
+    run = RunDir(tmp_path / "streamed")
+    with run.table_writer("scores") as writer:
+        for chunk in chunks:
+            writer.write(chunk)
+    assert writer.table is not None and len(writer.table) == 3500
+    assert not run.has_table("scores")  # nothing in place until the runner moves it
+    assert run.write_table("scores", writer.table) == whole_hash
+    pd.testing.assert_frame_equal(run.read_table("scores"), whole.read_table("scores"))
+    assert [p.name for p in run.path.joinpath("tables").iterdir()] == ["scores.parquet"]
+
+
+def test_a_streamed_table_is_removed_when_its_writer_fails(tmp_path):
+    run = RunDir(tmp_path / "run")
+    with pytest.raises(ZeroDivisionError), run.table_writer("scores") as writer:
+        writer.write(_scores(0, 10))
+        _ = 1 / 0
+    assert list(run.path.joinpath("tables").iterdir()) == []
+    with pytest.raises(CarelensError, match="lacks columns"), run.table_writer("scores") as writer:
+        writer.write(pd.DataFrame({"response_id": ["r1"]}))
+    assert list(run.path.joinpath("tables").iterdir()) == []
+
+
 def test_data_stage_samples_stratified_and_rerun_skips(tmp_path):
     path = tmp_path / "s.toml"
     path.write_text(STUDY, encoding="utf-8")

@@ -3,9 +3,10 @@
 Each actor builds every scorer once (so a model loads once per worker) and scores batches of
 replies read straight from ``tables/responses.parquet``; it writes each batch's scores atomically to
 ``tables/.scores-ray/<batch id>.parquet``, the batch id being a hash of the batch's response ids. A
-batch redone after a lost worker therefore replaces its own file, and the driver reads the files
-back de-duplicated by (response_id, scorer, metric) and checks that every ok reply was scored. The
-driver holds the response ids, the variants' and posts' texts and the scores, never the replies.
+batch redone after a lost worker therefore replaces its own file. The driver checks that every ok
+reply was scored, then streams the batch files into the scores table one at a time, in the local
+engine's order, each (response_id, scorer, metric) once. The driver holds the response ids, the
+variants' and posts' texts and one batch of scores, never the replies or the whole scores table.
 """
 
 import hashlib
@@ -16,7 +17,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
@@ -26,10 +26,9 @@ from carelens.execution.settings import ExecutionConfig
 from carelens.scoring.base import create_scorer, run_scorer, scorer_params
 from carelens.scoring.empathy import EmpathyScorer
 from carelens.scoring.settings import ScoringConfig
-from carelens.scoring.stage import build_scorers, post_texts, recorded_scores, to_long
-from carelens.store import atomic_path
+from carelens.scoring.stage import build_scorers, in_table_order, post_texts, recorded_scores, to_long
+from carelens.store import Table, TableWriter, atomic_path
 from carelens.study import StageContext
-from carelens.tables import empty_table
 
 STAGING = ".scores-ray"
 READ_COLUMNS = ["response_id", "variant_id", "post_id", "text", "status"]
@@ -80,28 +79,33 @@ def _ok_ids(path: Path) -> tuple[pd.Index, dict[str, int]]:
     return ids, {str(c["values"]): int(c["counts"]) for c in counts}
 
 
-def _read_staged(staging: Path, order: dict[str, tuple[str, ...]], ok_ids: pd.Index) -> pd.DataFrame:
-    """The staged scores, de-duplicated and in the local engine's order (scorer, metric, reply)."""
-    files = sorted(staging.glob("*.parquet"))
-    if not files:
-        return empty_table("scores")
-    table = pa.concat_tables(pq.read_table(f) for f in files)
-    scores = table.to_pandas(categories=["response_id", "scorer", "metric"])
-    scores = scores.drop_duplicates(["response_id", "scorer", "metric"], ignore_index=True)
-    scorer_rank = {name: i for i, name in enumerate(order)}
-    metric_rank = {(s, m): i for s, metrics in order.items() for i, m in enumerate(metrics)}
-    keys = pd.DataFrame(
-        {
-            "scorer": scores["scorer"].map(scorer_rank).astype(int),
-            "metric": [metric_rank[(s, m)] for s, m in zip(scores["scorer"], scores["metric"], strict=True)],
-            "reply": ok_ids.get_indexer(scores["response_id"].astype(str)),
-        }
-    )
-    rank = np.lexsort((keys["reply"].to_numpy(), keys["metric"].to_numpy(), keys["scorer"].to_numpy()))
-    return scores.iloc[rank].reset_index(drop=True)
+def _write_staged(
+    writer: TableWriter,
+    staging: Path,
+    batches: dict[str, int],
+    order: dict[str, tuple[str, ...]],
+    ok_ids: pd.Index,
+) -> None:
+    """The batches' scores into the table, batch by batch in reply order, each batch in table order.
+
+    ``batches`` maps each batch that came back to its first reply's position; files of attempts that
+    never came back are left out, and a score already written (a batch redone with other bounds) is
+    written once.
+    """
+    column = {key: i for i, key in enumerate((s, m) for s, metrics in order.items() for m in metrics)}
+    written = np.zeros((len(ok_ids), len(column)), dtype=bool)
+    for ident in sorted(batches, key=batches.__getitem__):
+        scores = in_table_order(pd.read_parquet(staging / f"{ident}.parquet"), ok_ids, order)
+        reply = ok_ids.get_indexer(scores["response_id"].astype(str))
+        metric = np.array(
+            [column[key] for key in zip(scores["scorer"], scores["metric"], strict=True)], dtype=int
+        )
+        fresh = ~written[reply, metric]
+        written[reply, metric] = True
+        writer.write(scores[fresh])
 
 
-def score_on_ray(ctx: StageContext) -> dict[str, pd.DataFrame]:
+def score_on_ray(ctx: StageContext) -> dict[str, Table]:
     """The score stage's tables, computed on a Ray cluster; the same tables as the local engine."""
     config = ctx.study.scoring
     execution: ExecutionConfig = ctx.source.study.execution  # the engine is not a result: not recorded
@@ -147,6 +151,8 @@ def score_on_ray(ctx: StageContext) -> dict[str, pd.DataFrame]:
     clock = time.perf_counter()
     with ray_cluster(execution) as ray:
         started = time.perf_counter()
+        # batches keep the responses table's order, so the table is written in the local engine's order
+        ray.data.DataContext.get_current().execution_options.preserve_order = True
         texts = ray.put((variants, posts))
         replies = ray.data.read_parquet(str(path), columns=READ_COLUMNS)
         # Ray restarts a lost actor and retries its batches (max_restarts = max_task_retries = -1).
@@ -159,16 +165,21 @@ def score_on_ray(ctx: StageContext) -> dict[str, pd.DataFrame]:
             num_cpus=execution.num_cpus_per_worker,
         )
         seen = np.zeros(len(ok_ids), dtype=bool)
+        first: dict[str, int] = {}  # batch id -> position of its first reply
         for batch in scored.iter_batches(batch_format="pandas", batch_size=65_536):
             found = ok_ids.get_indexer(batch["response_id"].astype(str))
             if (found < 0).any():
                 raise RuntimeError("the Ray cluster scored replies that are not ok replies of this run")
             seen[found] = True
+            for ident, lowest in pd.Series(found).groupby(batch["batch_id"].to_numpy()).min().items():
+                first[str(ident)] = min(int(lowest), first.get(str(ident), int(lowest)))
         ctx.notes["engine"]["cluster_start_seconds"] = round(started - clock, 2)
         ctx.notes["engine"]["scoring_seconds"] = round(time.perf_counter() - started, 2)
     if not seen.all():
         raise RuntimeError(f"{int((~seen).sum())} ok replies came back unscored from the Ray cluster")
-    scores = _read_staged(staging, order, ok_ids)
+    with ctx.run.table_writer("scores") as writer:
+        _write_staged(writer, staging, first, order, ok_ids)
+        writer.write(recorded_scores(ctx, pd.DataFrame({"response_id": ok_ids})))
     shutil.rmtree(staging, ignore_errors=True)
-    recorded = recorded_scores(ctx, pd.DataFrame({"response_id": ok_ids}))
-    return {"scores": pd.concat([scores, recorded], ignore_index=True) if len(recorded) else scores}
+    assert writer.table is not None  # set when the writer's block ends
+    return {"scores": writer.table}

