@@ -2,11 +2,11 @@
 
 Synthetic studies (carelens.execution.synthetic: ~90 % ok replies to 200 posts) of each size are
 written to run directories under a scratch folder, then each engine scores them in a fresh process
-(so the peak resident memory, ru_maxrss, is that of one stage's driver): the pure-Python scorers
-(text, sentiment) on every reply, and the encoder-based safety scorer on a sample of ``--sample``
-replies. Ray runs on a local cluster started for the stage (its start-up is counted; the rate "once
-started" leaves it out) with
-``--workers`` scoring actors; the local engine uses as many worker processes (``scoring.workers``).
+(so the peak resident memory, ru_maxrss, is that of one stage's driver, writing the table included):
+the pure-Python scorers (text, sentiment) on every reply, and the encoder-based safety scorer on a
+sample of ``--sample`` replies. Ray runs on a local cluster started for the stage (its start-up is
+counted; the rate "once started" leaves it out) with ``--workers`` scoring actors; the local engine
+uses as many worker processes (``scoring.workers``).
 
 Usage: python bench/scale.py [--sizes 10000,100000,1000000] [--sample 5000] [--workers 2]
 The last line is the ray/local throughput ratio at the largest size.
@@ -47,8 +47,9 @@ def _one(study: str) -> None:
     loaded = load_study(study)
     ctx = StageContext(loaded, RunDir(loaded.output_dir))
     clock = time.perf_counter()
-    rows = len(score(ctx)["scores"])
-    seconds = time.perf_counter() - clock
+    table = score(ctx)["scores"]
+    ctx.run.write_table("scores", table)  # as the stage runner does: the Ray engine's table was streamed
+    rows, seconds = len(table), time.perf_counter() - clock
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     on_cluster = ctx.notes.get("engine", {}).get("scoring_seconds", seconds)
     figures = {"seconds": seconds, "on_cluster": on_cluster, "rows": rows, "peak_mb": peak}

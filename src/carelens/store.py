@@ -172,7 +172,7 @@ class RunDir:
                 f"streamed table '{name}' has columns {columns}, expected {list(SCHEMAS[name])}"
             )
         parquet = pq.ParquetFile(table.path)
-        chunks = (conform(name, b.to_pandas()) for b in parquet.iter_batches(batch_size=262_144))
+        chunks = (conform(name, b.to_pandas()) for b in parquet.iter_batches(batch_size=65_536))
         digest = chunks_hash(chunks, columns)
         os.replace(table.path, self.table_path(name))
         return digest

@@ -1,5 +1,6 @@
 """A small real Ray cluster on this machine (a head and two worker processes), shared by the tests."""
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -41,3 +42,28 @@ def study_context(folder: Path, tables: dict[str, Any], body: str) -> StageConte
     for name, frame in tables.items():
         run.write_table(name, frame)
     return StageContext(loaded, run)
+
+
+def ray_workers(title: str) -> list[int]:
+    """Process ids of this test's Ray workers (descendants of this process) whose title holds ``title``
+    (an actor's class or a task's function while it runs)."""
+    parents: dict[int, int] = {}
+    titles: dict[int, str] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            titles[int(entry.name)] = (entry / "cmdline").read_bytes().decode(errors="replace")
+        except OSError:
+            continue
+        parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+
+    def descends(pid: int) -> bool:
+        while pid > 1:
+            pid = parents.get(pid, 0)
+            if pid == os.getpid():
+                return True
+        return False
+
+    return [pid for pid, name in titles.items() if title in name and descends(pid)]

@@ -1,6 +1,10 @@
 """Generation on a real local Ray cluster against the fake OpenAI server: one result per planned
 request, no request paid twice, the rate limit held for the whole cluster, resume from the cache."""
 
+import os
+import signal
+import threading
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -12,6 +16,8 @@ from carelens.generation.settings import GenerationConfig
 from carelens.llm.engine import ChatRequest, SamplingParams
 from carelens.llm.settings import ProviderConfig
 from support.fake_openai import FakeOpenAI
+
+from .conftest import ray_workers
 
 pytestmark = pytest.mark.slow
 
@@ -45,6 +51,41 @@ def test_requests_spread_over_workers_hold_the_cluster_rate_and_pay_once(tmp_pat
         again = run_requests_on_ray(requests, execution=execution, config=config, cache_path=cache)
         assert len(fake.requests) == len(answered)  # resumed from the shared cache: nothing re-sent
         assert all(r.cached for r in again) and [r.text for r in again] == [r.text for r in results]
+
+
+def test_a_generation_worker_killed_mid_stage_loses_nothing_and_resends_only_what_was_in_flight(
+    tmp_path: Path, ray_local
+) -> None:
+    execution = ExecutionConfig(engine="ray", num_workers=2)
+    killed: list[int] = []
+    with FakeOpenAI(latency=0.05) as fake:
+        spec = f"openai-compatible:fake@{fake.base_url}"
+        provider = ProviderConfig(timeout_seconds=5.0, requests_per_minute=PER_MINUTE, concurrency=4)
+        config = GenerationConfig(responders=[spec], providers={"openai-compatible": provider})
+        messages = [[{"role": "user", "content": f"post {i}"}] for i in range(40)]
+        requests = [ChatRequest(spec, m, SamplingParams(), 0) for m in messages]
+
+        def kill_one_worker_once_some_are_answered() -> None:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and not killed:
+                workers = ray_workers("_run_shard")
+                if workers and fake.count(200) >= 8:
+                    os.kill(workers[0], signal.SIGKILL)
+                    killed.append(workers[0])
+                time.sleep(0.02)
+
+        killer = threading.Thread(target=kill_one_worker_once_some_are_answered)
+        killer.start()
+        results = run_requests_on_ray(
+            requests, execution=execution, config=config, cache_path=tmp_path / "cache.sqlite"
+        )
+        killer.join()
+        assert killed, "no generation worker was found to kill"
+        assert [r.request for r in results] == requests and all(r.status == "ok" for r in results)
+        # The retried shard finds its finished requests in the cache; only those in flight when the
+        # worker died (at most its share of the concurrency, 4 / 2) can be sent again.
+        assert fake.count(200) - fake.duplicates() == 40
+        assert fake.duplicates() <= 2
 
 
 def test_limits_are_divided_among_workers_and_unset_ones_stay_unset() -> None:

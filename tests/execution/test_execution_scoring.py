@@ -5,16 +5,15 @@ import os
 import signal
 import threading
 import time
-from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from carelens.execution.scoring import STAGING
+from carelens.execution.scoring import STAGING, ReplyPositions, hashed_ids, merge_notes, notes_since
 from carelens.execution.synthetic import synthetic_tables
 from carelens.scoring.stage import score
 
-from .conftest import study_context
+from .conftest import ray_workers, study_context
 
 pytestmark = pytest.mark.slow
 
@@ -29,42 +28,20 @@ def _scores(ctx) -> pd.DataFrame:  # type: ignore[no-untyped-def]
 
 def test_ray_engine_writes_the_local_engines_scores_table(tmp_path, ray_local):
     tables = synthetic_tables(400, posts=30, seed=3)
-    scoring = '[scoring]\nscorers = ["text", "safety", "sentiment"]\n'
+    scoring = '[scoring]\nscorers = ["text", "safety", "sentiment", "mi"]\n'
     local_ctx = study_context(tmp_path / "local", tables, scoring)
     ray_ctx = study_context(tmp_path / "ray", tables, scoring + RAY.format(batch=50))
     local, on_ray = _scores(local_ctx), _scores(ray_ctx)
-    assert len(on_ray) > 4 * 300 and set(on_ray["scorer"]) == {"text", "safety", "sentiment"}
+    assert len(on_ray) > 4 * 300 and set(on_ray["scorer"]) == {"text", "safety", "sentiment", "mi"}
     pd.testing.assert_frame_equal(local, on_ray)  # every scorer here is deterministic: exact
     assert ray_ctx.notes["table_hash"] == local_ctx.notes["table_hash"]  # later stages stay up to date
-    for key in ("responses_scored", "responses_not_scored", "scorers"):
+    outcomes = [key for key in local_ctx.notes if key.endswith("_outcomes")]
+    assert "mi_outcomes" in outcomes
+    for key in ("responses_scored", "responses_not_scored", "scorers", *outcomes):
         assert ray_ctx.notes[key] == local_ctx.notes[key]
     assert ray_ctx.notes["engine"]["engine"] == "ray"
     assert "execution" not in ray_ctx.reads  # switching the engine does not re-run the stage
     assert not (ray_ctx.run.path / "tables" / STAGING).exists()
-
-
-def _score_workers() -> list[int]:
-    """Process ids of this test's Ray scoring actors (descendants of this process)."""
-    parents: dict[int, int] = {}
-    titles: dict[int, str] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            titles[int(entry.name)] = (entry / "cmdline").read_bytes().decode(errors="replace")
-        except OSError:
-            continue
-        parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
-
-    def descends(pid: int) -> bool:
-        while pid > 1:
-            pid = parents.get(pid, 0)
-            if pid == os.getpid():
-                return True
-        return False
-
-    return [pid for pid, title in titles.items() if "ScoreBatch" in title and descends(pid)]
 
 
 def test_a_worker_killed_mid_stage_loses_and_duplicates_nothing(tmp_path, ray_local):
@@ -77,7 +54,7 @@ def test_a_worker_killed_mid_stage_loses_and_duplicates_nothing(tmp_path, ray_lo
     def kill_one_worker_once_batches_are_written() -> None:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and not killed:
-            workers = _score_workers()
+            workers = ray_workers("ScoreBatch")
             if workers and staging.exists() and len(list(staging.glob("*.parquet"))) >= 3:
                 os.kill(workers[0], signal.SIGKILL)
                 killed.append(workers[0])
@@ -92,3 +69,27 @@ def test_a_worker_killed_mid_stage_loses_and_duplicates_nothing(tmp_path, ray_lo
     pd.testing.assert_frame_equal(local, on_ray)
     assert not on_ray.duplicated(["response_id", "scorer", "metric"]).any()
     assert on_ray["response_id"].nunique() == ctx.notes["responses_scored"]
+
+
+def test_scorer_notes_gathered_over_batches_add_up():
+    assert merge_notes([{"ok": 3, "model": "m"}, {"ok": 2, "unparsed": 1, "model": "m"}]) == {
+        "ok": 5,
+        "model": "m",
+        "unparsed": 1,
+    }
+    assert notes_since({"ok": 3, "model": "m"}, {"ok": 5, "unparsed": 1, "model": "m"}) == {
+        "ok": 2,
+        "unparsed": 1,
+        "model": "m",
+    }
+
+
+def test_reply_positions_find_ids_as_a_pandas_index_does_and_refuse_repeated_ids():
+    ids = [f"r{i:05d}" for i in range(0, 20_000, 3)]
+    asked = [f"r{i:05d}" for i in range(0, 20_010, 2)] + ["", "x"]
+    positions = ReplyPositions(hashed_ids(ids))
+    assert len(positions) == len(ids)
+    assert (positions.get_indexer(asked) == pd.Index(ids).get_indexer(asked)).all()
+    assert (ReplyPositions(hashed_ids([])).get_indexer(["r00001"]) == -1).all()
+    with pytest.raises(RuntimeError, match="repeats a response_id"):
+        ReplyPositions(hashed_ids(["a", "b", "a"]))

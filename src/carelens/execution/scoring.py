@@ -10,8 +10,10 @@ variants' and posts' texts and one batch of scores, never the replies or the who
 """
 
 import hashlib
+import json
 import shutil
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -40,24 +42,55 @@ def batch_id(response_ids: pd.Series) -> str:
     return digest[:24]
 
 
+def notes_since(before: dict[str, Any], now: dict[str, Any]) -> dict[str, Any]:
+    """What a scorer's notes gained since ``before``: counts as differences, anything else as it is."""
+    gained = {}
+    for key, value in now.items():
+        if isinstance(value, int) and not isinstance(value, bool):
+            if value != before.get(key, 0):
+                gained[key] = value - before.get(key, 0)
+        else:
+            gained[key] = value
+    return gained
+
+
+def merge_notes(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """A scorer's notes over batches: counts added up, anything else (e.g. a model's name) kept."""
+    merged: dict[str, Any] = {}
+    for part in parts:
+        for key, value in part.items():
+            counted = isinstance(value, int) and not isinstance(value, bool) and key in merged
+            merged[key] = merged[key] + value if counted else value
+    return merged
+
+
 class ScoreBatch:
-    """A scoring actor: every scorer built once; each call scores one batch and writes its file."""
+    """A scoring actor: every scorer built once; each call scores one batch and writes its file.
+
+    It returns the batch's response ids with the batch id, and on the first row the notes its
+    scorers gathered on this batch as JSON.
+    """
 
     def __init__(self, names: list[str], config_json: str, texts: Any, staging: str) -> None:
         import ray
 
         config = ScoringConfig.model_validate_json(config_json)
+        self.names = names
         self.scorers = [create_scorer(name, config) for name in names]
         self.variants, self.posts = ray.get(texts[0])
         self.staging = Path(staging)
 
+    def _notes(self) -> dict[str, dict[str, Any]]:
+        return {
+            n: dict(getattr(s, "notes", None) or {}) for n, s in zip(self.names, self.scorers, strict=True)
+        }
+
     def __call__(self, batch: pd.DataFrame) -> pd.DataFrame:
         ok = batch[batch["status"] == "ok"].reset_index(drop=True)
         if ok.empty:
-            return pd.DataFrame(
-                {"response_id": pd.Series([], dtype=str), "batch_id": pd.Series([], dtype=str)}
-            )
+            return pd.DataFrame({c: pd.Series([], dtype=str) for c in ("response_id", "batch_id", "notes")})
         ident = batch_id(ok["response_id"])
+        before = self._notes()
         prompts = post_texts(ok, self.variants, self.posts)
         pairs = list(zip(prompts, ok["text"].fillna("").astype(str), strict=True))
         ids = ok["response_id"].astype(str).tolist()
@@ -67,16 +100,46 @@ class ScoreBatch:
         )
         with atomic_path(self.staging / f"{ident}.parquet") as tmp:
             scores.to_parquet(tmp, index=False)
-        return pd.DataFrame({"response_id": ids, "batch_id": ident})
+        gathered = {name: notes_since(before[name], now) for name, now in self._notes().items() if now}
+        notes = [json.dumps(gathered, sort_keys=True)] + [""] * (len(ids) - 1)
+        return pd.DataFrame({"response_id": ids, "batch_id": ident, "notes": notes})
 
 
-def _ok_ids(path: Path) -> tuple[pd.Index, dict[str, int]]:
-    """The ok replies' ids in table order and the count of every other status (ids and status only)."""
-    table = pq.read_table(path, columns=["response_id", "status"])
-    ok = pc.equal(table["status"], "ok").fill_null(False)
-    counts = pc.value_counts(table.filter(pc.invert(ok))["status"].fill_null("<NA>")).to_pylist()
-    ids = pd.Index(table.filter(ok)["response_id"].to_numpy(zero_copy_only=False).astype(str))
-    return ids, {str(c["values"]): int(c["counts"]) for c in counts}
+def hashed_ids(ids: Any) -> np.ndarray:
+    return pd.util.hash_array(np.asarray(ids, dtype=object))
+
+
+class ReplyPositions:
+    """The ok replies' positions in the responses table, found by id, kept as 64-bit hashes of the ids
+    (8 bytes a reply instead of a Python string each), so the driver stays small at any size."""
+
+    def __init__(self, hashes: np.ndarray) -> None:
+        self._order = np.argsort(hashes, kind="stable")
+        self._sorted = hashes[self._order]
+        if len(hashes) and (np.diff(self._sorted) == 0).any():
+            raise RuntimeError("the responses table repeats a response_id among its ok replies")
+
+    def __len__(self) -> int:
+        return len(self._sorted)
+
+    def get_indexer(self, ids: Any) -> np.ndarray:
+        """Each id's position among the ok replies, -1 where it is not one."""
+        hashes = hashed_ids(ids)
+        at = np.minimum(np.searchsorted(self._sorted, hashes), max(len(self._sorted) - 1, 0))
+        found = (self._sorted[at] == hashes) if len(self._sorted) else np.zeros(len(hashes), dtype=bool)
+        return np.where(found, self._order[at] if len(self._sorted) else -1, -1)
+
+
+def _ok_replies(path: Path) -> tuple[ReplyPositions, dict[str, int]]:
+    """The ok replies' positions and the count of every other status, read in chunks (ids and status)."""
+    hashes: list[np.ndarray] = []
+    others: Counter[str] = Counter()
+    for chunk in pq.ParquetFile(path).iter_batches(batch_size=65_536, columns=["response_id", "status"]):
+        status = chunk.column("status")
+        ok = pc.equal(status, "ok").fill_null(False)
+        hashes.append(hashed_ids(chunk.column("response_id").filter(ok).to_pylist()))
+        others.update(status.filter(pc.invert(ok)).fill_null("<NA>").to_pylist())
+    return ReplyPositions(np.concatenate(hashes) if hashes else np.zeros(0, np.uint64)), dict(others)
 
 
 def _write_staged(
@@ -84,7 +147,7 @@ def _write_staged(
     staging: Path,
     batches: dict[str, int],
     order: dict[str, tuple[str, ...]],
-    ok_ids: pd.Index,
+    ok_ids: ReplyPositions,
 ) -> None:
     """The batches' scores into the table, batch by batch in reply order, each batch in table order.
 
@@ -111,28 +174,31 @@ def score_on_ray(ctx: StageContext) -> dict[str, Table]:
     execution: ExecutionConfig = ctx.source.study.execution  # the engine is not a result: not recorded
     if config.empathy_model:
         config = config.model_copy(update={"empathy_model": str(ctx.loaded.resolve(config.empathy_model))})
+    path = ctx.run.table_path("responses")
+    if not path.exists():
+        ctx.table("responses")  # raises the run's own missing-table error
+    ok_ids, others = _ok_replies(path)
+    ctx.notes["responses_scored"] = int(len(ok_ids))
+    ctx.notes["responses_not_scored"] = dict(sorted(others.items(), key=lambda kv: -kv[1]))
+    if not len(ok_ids):
+        return {"scores": recorded_scores(ctx, ok_ids)}
+    variants = ctx.table("variants")[["variant_id", "post_id", "text"]]
+    posts = ctx.table("posts")[["post_id", "text"]]
     if "judge" in config.scorers:
+        # Identical (post, reply) pairs in batches on different workers could each be sent to the
+        # judge: it stays where every request is paid for once.
         raise CarelensError(
             "the judge scorer runs on the local engine only; score it in a study with "
             '[execution] engine = "local"',
             where="execution.engine",
         )
-    path = ctx.run.table_path("responses")
-    if not path.exists():
-        ctx.table("responses")  # raises the run's own missing-table error
-    ok_ids, others = _ok_ids(path)
-    ctx.notes["responses_scored"] = int(len(ok_ids))
-    ctx.notes["responses_not_scored"] = dict(sorted(others.items(), key=lambda kv: -kv[1]))
-    if ok_ids.empty:
-        return {"scores": recorded_scores(ctx, pd.DataFrame({"response_id": ok_ids}))}
-    variants = ctx.table("variants")[["variant_id", "post_id", "text"]]
-    posts = ctx.table("posts")[["post_id", "text"]]
     scorers = build_scorers(config, ctx.notes)
     order = {scorer.name: tuple(scorer.metrics) for _, scorer in scorers}
     ctx.notes["scorers"] = {registered: scorer.name for registered, scorer in scorers}
     ctx.notes["scorer_params"] = {registered: scorer_params(scorer) for registered, scorer in scorers}
     for _, scorer in scorers:
         if isinstance(scorer, EmpathyScorer):
+            ctx.depends_on(scorer.card_path)  # a retrained model re-scores the run
             ctx.notes["empathy"] = {
                 "variant": scorer.card["variant"],
                 "model": scorer.name,
@@ -166,6 +232,7 @@ def score_on_ray(ctx: StageContext) -> dict[str, Table]:
         )
         seen = np.zeros(len(ok_ids), dtype=bool)
         first: dict[str, int] = {}  # batch id -> position of its first reply
+        batch_notes: dict[str, dict[str, dict[str, Any]]] = {}  # batch id -> its scorers' notes
         for batch in scored.iter_batches(batch_format="pandas", batch_size=65_536):
             found = ok_ids.get_indexer(batch["response_id"].astype(str))
             if (found < 0).any():
@@ -173,13 +240,21 @@ def score_on_ray(ctx: StageContext) -> dict[str, Table]:
             seen[found] = True
             for ident, lowest in pd.Series(found).groupby(batch["batch_id"].to_numpy()).min().items():
                 first[str(ident)] = min(int(lowest), first.get(str(ident), int(lowest)))
+            for ident, notes in batch.loc[batch["notes"] != "", ["batch_id", "notes"]].itertuples(
+                index=False
+            ):
+                batch_notes.setdefault(str(ident), json.loads(notes))
         ctx.notes["engine"]["cluster_start_seconds"] = round(started - clock, 2)
         ctx.notes["engine"]["scoring_seconds"] = round(time.perf_counter() - started, 2)
     if not seen.all():
         raise RuntimeError(f"{int((~seen).sum())} ok replies came back unscored from the Ray cluster")
+    for registered in names:
+        parts = [notes[registered] for notes in batch_notes.values() if registered in notes]
+        if parts:
+            ctx.notes[f"{registered}_outcomes"] = merge_notes(parts)
     with ctx.run.table_writer("scores") as writer:
         _write_staged(writer, staging, first, order, ok_ids)
-        writer.write(recorded_scores(ctx, pd.DataFrame({"response_id": ok_ids})))
+        writer.write(recorded_scores(ctx, ok_ids))
     shutil.rmtree(staging, ignore_errors=True)
     assert writer.table is not None  # set when the writer's block ends
     return {"scores": writer.table}

@@ -129,8 +129,8 @@ def to_long(response_ids: Sequence[str], scorer_name: str, wide: pd.DataFrame) -
 def in_table_order(
     scores: pd.DataFrame, replies: pd.Index, order: dict[str, tuple[str, ...]]
 ) -> pd.DataFrame:
-    """Scores ordered reply by reply as ``replies`` lists them, then by scorer and metric as ``order``
-    lists them (the order both engines write)."""
+    """Scores ordered reply by reply as ``replies`` (``get_indexer``: each id's position) lists them,
+    then by scorer and metric as ``order`` lists them (the order both engines write)."""
     scorer_rank = {name: i for i, name in enumerate(order)}
     metric_rank = {(s, m): i for s, metrics in order.items() for i, m in enumerate(metrics)}
     reply = replies.get_indexer(scores["response_id"].astype(str))
@@ -176,8 +176,9 @@ def score(ctx: StageContext) -> dict[str, Table]:
     ctx.notes["responses_not_scored"] = {
         str(k): int(v) for k, v in responses.loc[responses["status"] != "ok", "status"].value_counts().items()
     }
+    ok_ids = pd.Index(ok["response_id"].astype(str))
     if ok.empty:
-        return {"scores": recorded_scores(ctx, ok)}
+        return {"scores": recorded_scores(ctx, ok_ids)}
     prompts = post_texts(ok, ctx.table("variants"), ctx.table("posts"))
     pairs = list(zip(prompts, ok["text"].fillna("").astype(str), strict=True))
     generation = ctx.study.generation
@@ -206,16 +207,17 @@ def score(ctx: StageContext) -> dict[str, Table]:
     ctx.notes["scoring_seconds"] = seconds
     order = {scorer.name: tuple(scorer.metrics) for _, scorer in scorers}
     scored = pd.concat(frames, ignore_index=True) if frames else empty_table("scores")
-    scored = in_table_order(scored, pd.Index(ok["response_id"].astype(str)), order)
-    return {"scores": pd.concat([scored, recorded_scores(ctx, ok)], ignore_index=True)}
+    scored = in_table_order(scored, ok_ids, order)
+    return {"scores": pd.concat([scored, recorded_scores(ctx, ok_ids)], ignore_index=True)}
 
 
-def recorded_scores(ctx: StageContext, ok: pd.DataFrame) -> pd.DataFrame:
-    """The scores the data stage read from the study's files (``collected_scores``) for ok responses."""
+def recorded_scores(ctx: StageContext, ok_ids: Any) -> pd.DataFrame:
+    """The scores the data stage read from the study's files (``collected_scores``) for ok responses
+    (``ok_ids``: anything that finds an id's position, -1 for none, with ``get_indexer``)."""
     if not ctx.run.has_table("collected_scores"):
         return empty_table("scores")
     recorded = ctx.table("collected_scores")
-    kept = recorded[recorded["response_id"].isin(ok["response_id"])]
+    kept = recorded[ok_ids.get_indexer(recorded["response_id"].astype(str)) >= 0]
     ctx.notes["recorded_scores"] = {
         "copied": int(len(kept)),
         "of_responses_not_ok": int(len(recorded) - len(kept)),
