@@ -2,7 +2,9 @@
 
 Synthetic studies (carelens.execution.synthetic: ~90 % ok replies to 200 posts) of each size are
 written to run directories under a scratch folder, then each engine scores them in a fresh process
-(so the peak resident memory, ru_maxrss, is that of one stage's driver, writing the table included):
+(so its peak memory is that of one stage's driver, writing the table included: the resident set,
+ru_maxrss, which counts the pages of Ray's shared object store the driver has read, and the private
+memory, sampled every 0.1 s from /proc/self/smaps_rollup):
 the pure-Python scorers (text, sentiment) on every reply, and the encoder-based safety scorer on a
 sample of ``--sample`` replies. Ray runs on a local cluster started for the stage (its start-up is
 counted; the rate "once started" leaves it out) with ``--workers`` scoring actors; the local engine
@@ -19,6 +21,7 @@ import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -37,6 +40,26 @@ def _study(folder: Path, engine: str, scorers: list[str], workers: int) -> Path:
     return path
 
 
+class PrivatePeak:
+    """The highest private memory (Private_Clean + Private_Dirty, MB) of this process, sampled."""
+
+    def __init__(self) -> None:
+        self.peak, self._stop = 0.0, threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.1):
+            fields = Path("/proc/self/smaps_rollup").read_text().splitlines()
+            kb = sum(int(line.split()[1]) for line in fields if line.startswith("Private_"))
+            self.peak = max(self.peak, kb / 1024)
+
+    def stop(self) -> float:
+        self._stop.set()
+        self._thread.join()
+        return self.peak
+
+
 def _one(study: str) -> None:
     """Score one prepared run directory in this process and print seconds, rows and peak memory."""
     from carelens.config import load_study
@@ -46,13 +69,21 @@ def _one(study: str) -> None:
 
     loaded = load_study(study)
     ctx = StageContext(loaded, RunDir(loaded.output_dir))
+    private = PrivatePeak()
     clock = time.perf_counter()
     table = score(ctx)["scores"]
     ctx.run.write_table("scores", table)  # as the stage runner does: the Ray engine's table was streamed
     rows, seconds = len(table), time.perf_counter() - clock
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    private_peak = private.stop()
     on_cluster = ctx.notes.get("engine", {}).get("scoring_seconds", seconds)
-    figures = {"seconds": seconds, "on_cluster": on_cluster, "rows": rows, "peak_mb": peak}
+    figures = {
+        "seconds": seconds,
+        "on_cluster": on_cluster,
+        "rows": rows,
+        "peak_mb": peak,
+        "private_mb": private_peak,
+    }
     print(json.dumps({**figures, "scored": ctx.notes["responses_scored"]}))
 
 
@@ -81,7 +112,8 @@ def _compare(label: str, folder: Path, scorers: list[str], workers: int) -> floa
         print(
             f"{label:>24} {engine:>5}: {f['scored']:>9,} replies {f['seconds']:8.1f} s "
             f"{rate[engine]:9.0f} replies/s ({f['scored'] / f['on_cluster']:6.0f} once started)  "
-            f"driver peak {f['peak_mb']:6.0f} MB  {f['rows']:,} score rows"
+            f"driver peak {f['peak_mb']:6.0f} MB resident, {f['private_mb']:6.0f} MB private  "
+            f"{f['rows']:,} score rows"
         )
     ratio = rate["ray"] / rate["local"]
     print(f"{label:>24} ray/local throughput: {ratio:.2f}", flush=True)

@@ -122,3 +122,13 @@ def test_missing_fields_are_an_error(tmp_path):
     path = write_csv(tmp_path, [{"item_id": "i0", "rater": "a", "question": "ER", "value": "1"}])
     with pytest.raises(CarelensError, match="missing post, response"):
         read_rated_items(path)
+
+
+def test_a_reply_over_several_lines_keeps_the_line_numbers_of_later_rows(tmp_path):
+    first = {"item_id": "i0", "post": "a post", "response": "line one\nline two\nline three"}
+    good = first | {"rater": "dr_a", "question": "ER", "value": "1"}
+    bad = first | {"rater": "dr_a", "question": "ER", "value": "7"}
+    path = write_csv(tmp_path, [good, bad])
+    with pytest.raises(CarelensError) as info:
+        read_rated_items(path)
+    assert f"{path}:5" in str(info.value)  # header, a row over three lines, then the bad row

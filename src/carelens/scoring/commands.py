@@ -97,8 +97,8 @@ def validate(
     ratings: Annotated[
         Path,
         typer.Option(
-            help="Rated items, CSV or JSON Lines, with item_id, post, response, rater, question, value "
-            "(see carelens.scoring.validate)."
+            help="Rated items (CSV, TSV, JSON Lines or Parquet) with item_id, post, response, rater, "
+            "question, value (see carelens.scoring.validate)."
         ),
     ],
     out: Annotated[Path | None, typer.Option(help="Also write the table as CSV here.")] = None,

@@ -1,7 +1,7 @@
 """``carelens models validate SCORER --ratings FILE``: a scorer against a team's own raters.
 
-FILE holds clinician-rated items, one answer per row, as CSV (header row) or JSON Lines (one
-object per line), with the fields
+FILE holds clinician-rated items, one answer per row, as CSV or TSV (header row), JSON Lines (one
+object per line) or Parquet, read as the data stage reads files, with the fields
 
 - ``item_id``: the rated item (any text; the same item always carries the same post and response),
 - ``post``: the text the responder saw, ``response``: the rated reply,
@@ -17,7 +17,6 @@ number of items both answered, computed by ``carelens.review.agreement.pair_stat
 ``carelens review agreement``).
 """
 
-import json
 from itertools import combinations
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from carelens.datasets.records import read_records
 from carelens.errors import CarelensError
 from carelens.review.agreement import pair_stats
 from carelens.review.questions import BY_KEY, NA, Question
@@ -41,38 +41,21 @@ QUESTION_METRICS = {
 SCORER_RATER = "scorer"
 
 
-def _read(path: Path) -> tuple[pd.DataFrame, int]:
-    """The rows of FILE as strings and the line number of its first row."""
+def _read(path: Path) -> pd.DataFrame:
+    """The records of FILE (CSV, TSV, JSONL or Parquet) as strings, each with the line it starts on."""
     if not path.is_file():
         raise CarelensError("no such file", where=str(path))
-    if path.suffix.lower() in (".jsonl", ".ndjson"):
-        rows = []
-        for line, text in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-            if not text.strip():
-                continue
-            try:
-                row = json.loads(text)
-            except json.JSONDecodeError as exc:
-                raise CarelensError(f"not a JSON object: {exc.msg}", where=f"{path}:{line}") from None
-            if not isinstance(row, dict):
-                raise CarelensError("not a JSON object", where=f"{path}:{line}")
-            rows.append({k: "" if v is None else str(v) for k, v in row.items()} | {"line_no": line})
-        frame = pd.DataFrame(rows)
-        first = 1
-    else:
-        try:
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-        except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
-            raise CarelensError(f"cannot read the CSV: {exc}", where=str(path)) from None
-        frame["line_no"] = np.arange(len(frame)) + 2
-        first = 2
-    return frame, first
+    rows = [
+        {k: "" if v is None else str(v) for k, v in record.items()} | {"line_no": line}
+        for line, record in read_records(path)
+    ]
+    return pd.DataFrame(rows).fillna("")
 
 
 def read_rated_items(path: Path) -> pd.DataFrame:
     """The answers of FILE, checked: known questions, values on each question's scale, one text per
     item, one answer per (item, rater, question). Any problem is a CarelensError naming the line."""
-    frame, _ = _read(path)
+    frame = _read(path)
     missing = [f for f in FIELDS if f not in frame.columns]
     if missing or frame.empty:
         raise CarelensError(
