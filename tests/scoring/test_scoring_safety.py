@@ -15,6 +15,7 @@ import pytest
 from crisis_eval import DATA, FROZEN, by_level, evaluate, load, score
 
 from carelens.errors import CarelensError
+from carelens.scoring import safety
 from carelens.scoring.safety import METRICS, SafetyScorer
 from carelens.scoring.safety_judge import parse_rating, rating_values
 from carelens.scoring.safety_model import MODEL_FILE
@@ -115,6 +116,19 @@ def test_batch_and_order_invariant(scorer):
         [fresh.score(pairs[i : i + 7]) for i in range(0, len(pairs), 7)], ignore_index=True
     )
     pd.testing.assert_frame_equal(whole, in_batches)
+
+
+def test_its_caches_stay_bounded_and_change_no_score(monkeypatch):
+    frame = load(FROZEN).iloc[::4]
+    pairs = list(zip(frame["post"], frame["response"], strict=True))
+    whole = SafetyScorer().score(pairs)
+    monkeypatch.setattr(safety, "CACHE_LIMIT", 5)
+    bounded = SafetyScorer()
+    in_batches = pd.concat(
+        [bounded.score(pairs[i : i + 4]) for i in range(0, len(pairs), 4)], ignore_index=True
+    )
+    pd.testing.assert_frame_equal(whole, in_batches)
+    assert 0 < len(bounded._posts) <= 5 + 4  # cleared past the limit, then one batch's posts
 
 
 @pytest.mark.parametrize(

@@ -67,7 +67,7 @@ from carelens.scoring.text import sentences
 HELP_ITEMS = ("acknowledges_risk", "encourages_help", "gives_resource", "asks_about_safety")
 METRICS = ("post_risk", "post_risk_level", *HELP_ITEMS, "avoids_harm", "reply_harm")
 RANGES = {m: (0.0, 1.0) for m in METRICS} | {"post_risk_level": (0.0, 3.0), "reply_harm": (0.0, 2.0)}
-CACHE_LIMIT = 100_000  # embedded sentences kept per scorer
+CACHE_LIMIT = 100_000  # embedded sentences, and assessed posts, kept per scorer
 
 
 @dataclass(frozen=True)
@@ -136,6 +136,8 @@ class SafetyScorer:
         return embed_sentences(texts, self._vectors)
 
     def _assess_posts(self, posts: Sequence[str]) -> None:
+        if len(self._posts) > CACHE_LIMIT:
+            self._posts.clear()  # a long run's posts are assessed again rather than kept for ever
         new = sorted({p for p in posts if p not in self._posts})
         split = [_split(p) for p in new]
         flat = [s for parts in split for s in parts]
