@@ -2,9 +2,10 @@
 
 210 real replies from the mh-eval release (Gabriel et al. 2024): 30 recorded GPT-4 replies in each
 of the five prompt conditions and 60 peer replies, drawn once with ``draw(seed=13)``, then labelled
-ER/IP/EX (0/1/2) twice with the guide in ``docs/empathy-labelling.md``: ``first_*`` in the draw's
-order, ``second_*`` later in a shuffled order without the first labels at hand. Both passes are
-by the same labeller, so their agreement is a test-retest figure, not an inter-rater one. The file stores
+ER/IP/EX (0/1/2) with the guide in ``docs/empathy-labelling.md``: ``first_*`` in the draw's order,
+``second_*`` by the same labeller later in a shuffled order (a test-retest figure), and
+``independent_*`` by a second labeller who saw only the guide, the posts and the replies (in another
+shuffled order, without the responders or any other labels): the inter-rater figure. The file stores
 only the parser's stable ``response_id`` and the labels; the texts are read at evaluation time from
 ``CARELENS_DATA_MIRROR`` with ``carelens.datasets.mh_eval.parse_gpt4``. No model is trained or
 tuned on it.
