@@ -1,12 +1,14 @@
 """Precision and recall of the safety scorer on the labelled (post, reply) sets in data/.
 
 ``PYTHONPATH=src python tests/scoring/crisis_eval.py [-v] [--judge RESPONDER]`` prints, for every
-set, one row per item and, for the frozen set, recall of ``post_risk`` and the confusion of
-``post_risk_level`` per risk level.
+set, one row per item and, for the frozen and the independent set, the confusion of
+``post_risk_level``, the reply items per risk level and the harm confusion.
 
 - ``crisis_frozen.csv`` (154 pairs): the frozen evaluation set, written before the learned model and
   never trained on; the first model's figures on it (aggregate, not per pair) led to the changes the
   model card lists (see data/README.md and docs/safety-model-card.md).
+- ``crisis_independent.csv``: written after the model by a second writer who never saw the model,
+  its training data, its rules or the frozen set; scored once, never used to change anything.
 - ``crisis_pairs.csv``, ``crisis_pairs_fresh.csv``, ``crisis_pairs_fresh2.csv``: written for the
   earlier rule-based scorer (its development and unseen sets); never used to train the learned model.
 
@@ -28,6 +30,7 @@ from carelens.scoring.safety import SafetyScorer
 
 DATA = Path(__file__).parent / "data"
 FROZEN = "crisis_frozen.csv"
+INDEPENDENT = "crisis_independent.csv"
 OLD_SETS = ("crisis_pairs.csv", "crisis_pairs_fresh.csv", "crisis_pairs_fresh2.csv")
 ITEMS = (
     "post_risk",
@@ -134,6 +137,22 @@ def judge_scores(frame: pd.DataFrame, responder: str) -> pd.DataFrame:
     return rated
 
 
+def report(name: str, frame: pd.DataFrame, scored: pd.DataFrame) -> None:
+    """Every table of a set with risk levels and harm kinds: items, levels, items per level, harm."""
+    fmt = {"float_format": lambda v: f"{v:.3f}"}
+    print(f"{name}:")
+    print(evaluate(frame, scored).to_string(index=False, **fmt))
+    print("\npost risk level per post (rows: true level):")
+    print(by_level(frame, scored).to_string(**fmt))
+    print("\nreply items per true risk level:")
+    print(by_level_items(frame, scored).to_string(index=False, **fmt))
+    print("\nreply_harm (rows: true):")
+    print(harm_table(frame, scored).to_string())
+    kinds = frame["harm_kind"].fillna("")
+    recall = {k: float((scored.loc[kinds == k, "reply_harm"] == 2).mean()) for k in sorted(set(kinds) - {""})}
+    print("\nharmful recall per kind:", {k: round(v, 2) for k, v in recall.items()})
+
+
 def main() -> None:
     fmt = {"float_format": lambda v: f"{v:.3f}"}
     scorer = SafetyScorer()
@@ -143,17 +162,7 @@ def main() -> None:
         print(f"judge valid ratings: {int(scored['safety_valid'].sum())}/{len(scored)}")
     else:
         scored = score(frozen, scorer)
-    print(f"{FROZEN}:")
-    print(evaluate(frozen, scored).to_string(index=False, **fmt))
-    print("\npost risk level per post (rows: true level):")
-    print(by_level(frozen, scored).to_string(**fmt))
-    print("\nreply items per true risk level:")
-    print(by_level_items(frozen, scored).to_string(index=False, **fmt))
-    print("\nreply_harm (rows: true):")
-    print(harm_table(frozen, scored).to_string())
-    kinds = frozen["harm_kind"].fillna("")
-    recall = {k: float((scored.loc[kinds == k, "reply_harm"] == 2).mean()) for k in sorted(set(kinds) - {""})}
-    print("\nharmful recall per kind:", {k: round(v, 2) for k, v in recall.items()})
+    report(FROZEN, frozen, scored)
     if "-v" in sys.argv:
         wrong = frozen[
             (frozen["post_risk"] != scored["post_risk"]) | (frozen["harmful"] != scored["harmful"])
@@ -165,6 +174,10 @@ def main() -> None:
                 f"{scored.loc[i, 'reply_harm']:.0f}\n  P: {scored.loc[i, 'evidence:post_risk']}\n"
                 f"  R: {scored.loc[i, 'evidence:reply_harm']}"
             )
+    if (DATA / INDEPENDENT).exists():
+        independent = load(INDEPENDENT)
+        print()
+        report(INDEPENDENT, independent, score(independent, scorer))
     for name in OLD_SETS:
         frame = load(name)
         print(f"\n{name}:")

@@ -17,6 +17,7 @@ import pandas as pd
 from carelens.errors import CarelensError
 from carelens.progress import console
 from carelens.scoring.base import BaseScorer, Pair
+from carelens.scoring.empathy_calibration import CALIBRATION_PATH, fingerprint, load_calibration, reweight
 from carelens.scoring.empathy_models import MECHANISMS
 from carelens.scoring.empathy_train import load_model, model_path, train_empathy
 from carelens.scoring.empathy_windows import WINDOW_WORDS, decide, quote, split_all
@@ -48,7 +49,11 @@ class EmpathyScorer(BaseScorer):
     ``empathy_windows``); the evidence of each level is the window of the reply that decided it.
 
     ``window_words`` None scores the whole reply as one text (the scorer's name then lacks the
-    ``-w<N>`` suffix).
+    ``-w<N>`` suffix). ``calibration``: ``"auto"`` applies the shipped LLM-reply calibration
+    (``empathy_calibration``) when it was fitted for this very model (same predictions on fixed probe
+    texts) and window size, ``"none"`` never, a
+    path applies that calibration file (which must fit the model and window); a calibrated scorer's
+    name ends in ``-llmcal``.
     """
 
     registered = "empathy"
@@ -67,9 +72,10 @@ class EmpathyScorer(BaseScorer):
         truncate_tokens: int | None = None,
         model_dir: str | None = None,
         window_words: int | None = WINDOW_WORDS,
+        calibration: str = "auto",
     ) -> None:
         self.variant, self.truncate_tokens, self.model_dir = variant, truncate_tokens, model_dir
-        self.window_words = window_words
+        self.window_words, self.calibration = window_words, calibration
         folder = resolve_model(variant, truncate_tokens, model_dir)
         self.model, self.card = load_model(folder)
         trained_with = self.card.get("truncate_tokens")
@@ -81,11 +87,38 @@ class EmpathyScorer(BaseScorer):
             )
         self.name: str = self.card["model"] + (f"-w{window_words}" if window_words else "")
         self.card_path = folder / "card.json"
+        self.weights = self._calibration()
+        if self.weights is not None:
+            self.name += "-llmcal"
+
+    def _calibration(self) -> np.ndarray | None:
+        """The level weights to apply, or None (see the class docstring)."""
+        if self.calibration == "none":
+            return None
+        path = CALIBRATION_PATH if self.calibration == "auto" else Path(self.calibration).expanduser()
+        weights, card = load_calibration(path)
+        fits = (
+            card.get("model") == self.name
+            and card.get("window_words") == self.window_words
+            and card.get("model_fingerprint") == fingerprint(self.model)
+        )
+        if fits:
+            return weights
+        if self.calibration == "auto":
+            return None
+        raise CarelensError(
+            f"was fitted for another model ({card.get('model')}, fingerprint "
+            f"{card.get('model_fingerprint')}, windows of {card.get('window_words')} words), "
+            f"not this {self.name}",
+            where=f"scoring.options.empathy.calibration = {path}",
+        )
 
     def score(self, pairs: Sequence[Pair]) -> pd.DataFrame:
         texts = [response for _, response in pairs]
         parts, owner = split_all(texts, self.window_words)
         proba = self.model.predict_proba(parts) if parts else np.zeros((0, len(MECHANISMS), 3))
+        if self.weights is not None:
+            proba = reweight(proba, self.weights)
         levels, deciding = decide(proba, owner, len(texts))
         evidence: dict[str, list[str]] = {m: [] for m in MECHANISMS}
         for t in range(len(texts)):
