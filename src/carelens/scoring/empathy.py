@@ -4,7 +4,8 @@ Emotional Reactions (warmth, compassion, concern), Interpretations (communicatin
 of the seeker's feelings and experiences) and Explorations (probing those experiences), after
 Sharma et al. (2020). The classifier is trained locally from EPITOME (``carelens models train
 empathy``); the first use trains it automatically when no model is cached. The scorer's name
-(``empathy-fast-w64``: the model, ``-t64`` when truncated, and the window size of the scoring rule)
+(``empathy-fast-w64-llmcal``: the model, ``-t64`` when truncated, the window size of the scoring rule
+and ``-llmcal`` when the LLM-reply calibration applies)
 goes into the scores table so a report can say which model scored; ``card_path`` is its model card.
 """
 
