@@ -199,3 +199,14 @@ def test_labelled_real_sentences_resolve_in_the_data(mirror: object) -> None:
     frame = labelled_real(EVAL_FILE)
     assert len(frame) == len(pd.read_csv(EVAL_FILE))
     assert frame["sentence"].str.len().gt(0).all()
+
+
+def test_the_second_coders_codes_cover_the_evaluation_set_exactly() -> None:
+    first = pd.read_csv(EVAL_FILE)
+    second = pd.read_csv(EVAL_FILE.with_name("eval_labels_second_coder.csv"))
+    keys = ["dataset", "response_id", "index", "sha"]
+    assert len(second) == len(first) == 400
+    assert second[keys].equals(first[keys])
+    assert set(second["code"]) <= set(CODES)
+    agreement = (second["code"] == first["code"]).mean()
+    assert 0.6 < agreement < 1.0  # a second coder, not a copy of the first
