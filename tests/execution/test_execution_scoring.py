@@ -9,6 +9,7 @@ import time
 import pandas as pd
 import pytest
 
+from carelens.errors import CarelensError
 from carelens.execution.scoring import STAGING, ReplyPositions, hashed_ids, merge_notes, notes_since
 from carelens.execution.synthetic import synthetic_tables
 from carelens.scoring.stage import score
@@ -91,5 +92,5 @@ def test_reply_positions_find_ids_as_a_pandas_index_does_and_refuse_repeated_ids
     assert len(positions) == len(ids)
     assert (positions.get_indexer(asked) == pd.Index(ids).get_indexer(asked)).all()
     assert (ReplyPositions(hashed_ids([])).get_indexer(["r00001"]) == -1).all()
-    with pytest.raises(RuntimeError, match="repeats a response_id"):
+    with pytest.raises(CarelensError, match="repeats a response_id"):
         ReplyPositions(hashed_ids(["a", "b", "a"]))

@@ -106,6 +106,7 @@ class ScoreBatch:
 
 
 def hashed_ids(ids: Any) -> np.ndarray:
+    """64-bit hashes of response ids (pandas' fixed-key SipHash: the same in every process)."""
     return pd.util.hash_array(np.asarray(ids, dtype=object))
 
 
@@ -117,7 +118,10 @@ class ReplyPositions:
         self._order = np.argsort(hashes, kind="stable")
         self._sorted = hashes[self._order]
         if len(hashes) and (np.diff(self._sorted) == 0).any():
-            raise RuntimeError("the responses table repeats a response_id among its ok replies")
+            raise CarelensError(
+                "the responses table repeats a response_id among its ok replies",
+                where="tables/responses.parquet",
+            )
 
     def __len__(self) -> int:
         return len(self._sorted)
