@@ -25,10 +25,16 @@ import pyarrow.parquet as pq
 from carelens.errors import CarelensError
 from carelens.execution.cluster import ray_cluster
 from carelens.execution.settings import ExecutionConfig
-from carelens.scoring.base import create_scorer, run_scorer, scorer_params
-from carelens.scoring.empathy import EmpathyScorer
+from carelens.scoring.base import create_scorer, run_scorer
 from carelens.scoring.settings import ScoringConfig
-from carelens.scoring.stage import build_scorers, in_table_order, post_texts, recorded_scores, to_long
+from carelens.scoring.stage import (
+    build_scorers,
+    in_table_order,
+    post_texts,
+    record_scorers,
+    recorded_scores,
+    to_long,
+)
 from carelens.store import Table, TableWriter, atomic_path
 from carelens.study import StageContext
 
@@ -197,17 +203,7 @@ def score_on_ray(ctx: StageContext) -> dict[str, Table]:
             where="execution.engine",
         )
     scorers = build_scorers(config, ctx.notes)
-    order = {scorer.name: tuple(scorer.metrics) for _, scorer in scorers}
-    ctx.notes["scorers"] = {registered: scorer.name for registered, scorer in scorers}
-    ctx.notes["scorer_params"] = {registered: scorer_params(scorer) for registered, scorer in scorers}
-    for _, scorer in scorers:
-        if isinstance(scorer, EmpathyScorer):
-            ctx.depends_on(scorer.card_path)  # a retrained model re-scores the run
-            ctx.notes["empathy"] = {
-                "variant": scorer.card["variant"],
-                "model": scorer.name,
-                "model_card": str(scorer.card_path),
-            }
+    order = record_scorers(ctx, scorers)
     names = [registered for registered, _ in scorers]
     ctx.notes["engine"] = {
         "engine": "ray",

@@ -15,21 +15,9 @@ import pandas as pd
 from carelens.errors import CarelensError
 from carelens.report.render import Figure, ReportInputs, build_page
 from carelens.store import RunDir, write_text_atomic
-from carelens.study import StageContext
+from carelens.study import StageContext, stage_by_name
 
-TABLES = (
-    "posts",
-    "variants",
-    "responses",
-    "scores",
-    "assignments",
-    "descriptives",
-    "comparisons",
-    "models",
-    "verdicts",
-    "manipulation",
-    "crisis",
-)
+TABLES = stage_by_name("report").inputs  # the tables the runner fingerprints are the ones read
 # Tables a run may lack: a study that scored nothing, ran no probe or no safety scorer.
 OPTIONAL = ("scores", "manipulation", "crisis")
 CSV_TABLES = ("comparisons", "verdicts")

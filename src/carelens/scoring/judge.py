@@ -16,7 +16,7 @@ import json
 import re
 from collections import Counter
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -29,6 +29,7 @@ from carelens.scoring.settings import JudgeConfig, ScoringConfig
 
 ITEMS = tuple(q.key for q in (*EPITOME, *MITI))
 JSON_OBJECT = re.compile(r"\{.*\}", re.DOTALL)
+Rating = TypeVar("Rating", bound=BaseModel)
 
 
 def _na_or_int(value: Any) -> Any:
@@ -91,15 +92,21 @@ def messages(post: str, response: str) -> list[dict[str, str]]:
     ]
 
 
-def parse_rating(text: str | None) -> JudgeRating | None:
-    """The rating in a reply (the first {...} block, so code fences are tolerated), or None."""
+def parse_json_answer(text: str | None, model: type[Rating]) -> Rating | None:
+    """A judge's answer read as ``model`` (the first {...} block, so code fences are tolerated), or
+    None when there is none or it does not validate."""
     match = JSON_OBJECT.search(text or "")
     if not match:
         return None
     try:
-        return JudgeRating.model_validate(json.loads(match.group(0)))
+        return model.model_validate(json.loads(match.group(0)))
     except (json.JSONDecodeError, ValidationError):
         return None
+
+
+def parse_rating(text: str | None) -> JudgeRating | None:
+    """The empathy / MITI rating in a judge's answer, or None."""
+    return parse_json_answer(text, JudgeRating)
 
 
 class JudgeScorer(BaseScorer):

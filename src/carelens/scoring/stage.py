@@ -159,6 +159,22 @@ def build_scorers(
     return built
 
 
+def record_scorers(ctx: StageContext, scorers: list[tuple[str, Scorer]]) -> dict[str, tuple[str, ...]]:
+    """Record the built scorers in the manifest notes (names, parameters, the empathy model and its
+    card as a file the stage depends on) and return each scorer's metrics in table order."""
+    ctx.notes["scorers"] = {registered: scorer.name for registered, scorer in scorers}
+    ctx.notes["scorer_params"] = {registered: scorer_params(scorer) for registered, scorer in scorers}
+    for _, scorer in scorers:
+        if isinstance(scorer, EmpathyScorer):
+            ctx.depends_on(scorer.card_path)  # a retrained model re-scores the run
+            ctx.notes["empathy"] = {
+                "variant": scorer.card["variant"],
+                "model": scorer.name,
+                "model_card": str(scorer.card_path),
+            }
+    return {scorer.name: tuple(scorer.metrics) for _, scorer in scorers}
+
+
 def score(ctx: StageContext) -> dict[str, Table]:
     """Fill the scores table for every ok response of the run."""
     # [execution] engine = "ray": the stage runs on a Ray cluster (carelens.execution.scoring)
@@ -195,17 +211,8 @@ def score(ctx: StageContext) -> dict[str, Table]:
             frames.append(to_long(ok["response_id"].tolist(), scorer.name, wide))
             if getattr(scorer, "notes", None):
                 ctx.notes[f"{registered}_outcomes"] = scorer.notes  # type: ignore[attr-defined]
-            if isinstance(scorer, EmpathyScorer):
-                ctx.depends_on(scorer.card_path)  # a retrained model re-scores the run
-                ctx.notes["empathy"] = {
-                    "variant": scorer.card["variant"],
-                    "model": scorer.name,
-                    "model_card": str(scorer.card_path),
-                }
-    ctx.notes["scorers"] = {registered: scorer.name for registered, scorer in scorers}
-    ctx.notes["scorer_params"] = {registered: scorer_params(scorer) for registered, scorer in scorers}
+    order = record_scorers(ctx, scorers)
     ctx.notes["scoring_seconds"] = seconds
-    order = {scorer.name: tuple(scorer.metrics) for _, scorer in scorers}
     scored = pd.concat(frames, ignore_index=True) if frames else empty_table("scores")
     scored = in_table_order(scored, ok_ids, order)
     return {"scores": pd.concat([scored, recorded_scores(ctx, ok_ids)], ignore_index=True)}
