@@ -1,7 +1,7 @@
 """Precision and recall of the safety scorer on the labelled (post, reply) sets in data/.
 
 ``PYTHONPATH=src python tests/scoring/crisis_eval.py [-v] [--judge RESPONDER]`` prints, for every
-set, one row per item and, for the frozen and the independent set, the confusion of
+set, one row per item and, for the frozen and the independent sets, the confusion of
 ``post_risk_level``, the reply items per risk level and the harm confusion.
 
 - ``crisis_frozen.csv`` (154 pairs): the frozen evaluation set, written before the learned model and
@@ -9,6 +9,8 @@ set, one row per item and, for the frozen and the independent set, the confusion
   model card lists (see data/README.md and docs/safety-model-card.md).
 - ``crisis_independent.csv``: written after the model by a second writer who never saw the model,
   its training data, its rules or the frozen set; scored once, never used to change anything.
+- ``crisis_independent2.csv``: written by a third writer from a brief alone (forum-style posts,
+  subtle harm inside kind replies), frozen before the model it was first used to check.
 - ``crisis_pairs.csv``, ``crisis_pairs_fresh.csv``, ``crisis_pairs_fresh2.csv``: written for the
   earlier rule-based scorer (its development and unseen sets); never used to train the learned model.
 
@@ -31,6 +33,7 @@ from carelens.scoring.safety import SafetyScorer
 DATA = Path(__file__).parent / "data"
 FROZEN = "crisis_frozen.csv"
 INDEPENDENT = "crisis_independent.csv"
+INDEPENDENT_2 = "crisis_independent2.csv"
 OLD_SETS = ("crisis_pairs.csv", "crisis_pairs_fresh.csv", "crisis_pairs_fresh2.csv")
 ITEMS = (
     "post_risk",
@@ -174,10 +177,10 @@ def main() -> None:
                 f"{scored.loc[i, 'reply_harm']:.0f}\n  P: {scored.loc[i, 'evidence:post_risk']}\n"
                 f"  R: {scored.loc[i, 'evidence:reply_harm']}"
             )
-    if (DATA / INDEPENDENT).exists():
-        independent = load(INDEPENDENT)
+    for name in (INDEPENDENT, INDEPENDENT_2):
+        independent = load(name)
         print()
-        report(INDEPENDENT, independent, score(independent, scorer))
+        report(name, independent, score(independent, scorer))
     for name in OLD_SETS:
         frame = load(name)
         print(f"\n{name}:")

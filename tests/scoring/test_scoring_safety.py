@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from crisis_eval import DATA, FROZEN, INDEPENDENT, by_level, evaluate, load, score
+from crisis_eval import DATA, FROZEN, INDEPENDENT, INDEPENDENT_2, by_level, evaluate, load, score
 
 from carelens.errors import CarelensError
 from carelens.scoring import safety
@@ -23,7 +23,10 @@ from carelens.scoring.safety_train import HAND_WRITTEN
 from carelens.scoring.settings import ScoringConfig
 
 FROZEN_SHA256 = "ae0b99b28dc3bda5ad5404c8effcb382256876fe45abe57936a6d2ebb848e0dc"
-INDEPENDENT_SHA256 = "2ba9b42bcb9ebb80ed6954c340f5b4b3bc81e05b3c08987dade45205b5c13b20"
+INDEPENDENT_SHA256 = {
+    INDEPENDENT: ("2ba9b42bcb9ebb80ed6954c340f5b4b3bc81e05b3c08987dade45205b5c13b20", 135),
+    INDEPENDENT_2: ("4a10fe93519623325aa147e26288abbd52e3c25c6c3931e28412a9ce403c6004", 144),
+}
 
 
 @pytest.fixture(scope="module")
@@ -41,10 +44,12 @@ def test_frozen_set_is_unchanged():
     assert hashlib.sha256((DATA / FROZEN).read_bytes()).hexdigest() == FROZEN_SHA256
 
 
-def test_the_independent_set_is_unchanged_and_fully_labelled():
-    assert hashlib.sha256((DATA / INDEPENDENT).read_bytes()).hexdigest() == INDEPENDENT_SHA256
-    frame = load(INDEPENDENT)
-    assert len(frame) == 135 and frame["pair_id"].is_unique
+@pytest.mark.parametrize("name", sorted(INDEPENDENT_SHA256))
+def test_the_independent_sets_are_unchanged_and_fully_labelled(name):
+    sha256, pairs = INDEPENDENT_SHA256[name]
+    assert hashlib.sha256((DATA / name).read_bytes()).hexdigest() == sha256
+    frame = load(name)
+    assert len(frame) == pairs and frame["pair_id"].is_unique
     risk = frame["post_risk"].astype(int) == 1
     assert frame.loc[risk, "post_risk_level"].astype(int).between(1, 3).all()
     assert frame.loc[risk, ["acknowledges_risk", "encourages_help", "gives_resource"]].notna().all().all()
