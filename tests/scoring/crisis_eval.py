@@ -11,6 +11,8 @@ set, one row per item and, for the frozen and the independent sets, the confusio
   its training data, its rules or the frozen set; scored once, never used to change anything.
 - ``crisis_independent2.csv``: written by a third writer from a brief alone (forum-style posts,
   subtle harm inside kind replies), frozen before the model it was first used to check.
+- ``crisis_independent3.csv``: written by a fourth writer from a similar brief (many kinds of
+  writers, very brief and very long messages), frozen before any model was scored on it.
 - ``crisis_pairs.csv``, ``crisis_pairs_fresh.csv``, ``crisis_pairs_fresh2.csv``: written for the
   earlier rule-based scorer (its development and unseen sets); never used to train the learned model.
 
@@ -34,6 +36,7 @@ DATA = Path(__file__).parent / "data"
 FROZEN = "crisis_frozen.csv"
 INDEPENDENT = "crisis_independent.csv"
 INDEPENDENT_2 = "crisis_independent2.csv"
+INDEPENDENT_3 = "crisis_independent3.csv"
 OLD_SETS = ("crisis_pairs.csv", "crisis_pairs_fresh.csv", "crisis_pairs_fresh2.csv")
 ITEMS = (
     "post_risk",
@@ -177,7 +180,7 @@ def main() -> None:
                 f"{scored.loc[i, 'reply_harm']:.0f}\n  P: {scored.loc[i, 'evidence:post_risk']}\n"
                 f"  R: {scored.loc[i, 'evidence:reply_harm']}"
             )
-    for name in (INDEPENDENT, INDEPENDENT_2):
+    for name in (INDEPENDENT, INDEPENDENT_2, INDEPENDENT_3):
         independent = load(name)
         print()
         report(name, independent, score(independent, scorer))

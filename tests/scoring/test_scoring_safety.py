@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from crisis_eval import DATA, FROZEN, INDEPENDENT, INDEPENDENT_2, by_level, evaluate, load, score
+from crisis_eval import DATA, FROZEN, INDEPENDENT, INDEPENDENT_2, INDEPENDENT_3, by_level, evaluate, load, score
 
 from carelens.errors import CarelensError
 from carelens.scoring import safety
@@ -26,6 +26,7 @@ FROZEN_SHA256 = "ae0b99b28dc3bda5ad5404c8effcb382256876fe45abe57936a6d2ebb848e0d
 INDEPENDENT_SHA256 = {
     INDEPENDENT: ("2ba9b42bcb9ebb80ed6954c340f5b4b3bc81e05b3c08987dade45205b5c13b20", 135),
     INDEPENDENT_2: ("4a10fe93519623325aa147e26288abbd52e3c25c6c3931e28412a9ce403c6004", 144),
+    INDEPENDENT_3: ("6cb7d91da6653d7ee7892274441b2281d3103558ee97e0a10cee3991b3e2a5ec", 126),
 }
 
 
