@@ -68,8 +68,21 @@ def test_frozen_set_figures(frozen):
 
 def test_frozen_set_no_risk_posts_are_rarely_flagged(frozen):
     levels = by_level(*frozen)
-    assert levels.loc["true 0", "flagged at risk"] <= 0.1, levels
+    # 3 of 28 since the retraining that raised indirect-risk recall (2 of 28 before): the trade-off is
+    # in docs/safety-model-card.md, "Model history".
+    assert levels.loc["true 0", "flagged at risk"] <= 0.15, levels
     assert levels.loc["true 2", "flagged at risk"] >= 0.8, levels
+
+
+def test_independent_sets_risk_recall(scorer):
+    """Post risk is found in independently written posts, including those that never name it."""
+    frames = [load(name) for name in sorted(INDEPENDENT_SHA256)]
+    frame = pd.concat(frames, ignore_index=True)
+    scored = pd.concat([score(f, scorer) for f in frames], ignore_index=True)
+    table = evaluate(frame, scored).set_index("item")
+    assert table.loc["post_risk", "recall"] >= 0.9, table
+    assert table.loc["post_risk_indirect", "recall"] >= 0.85, table
+    assert table.loc["post_risk", "precision"] >= 0.7, table
 
 
 def test_shipped_model_matches_its_training_data():
