@@ -12,7 +12,17 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from crisis_eval import DATA, FROZEN, INDEPENDENT, INDEPENDENT_2, INDEPENDENT_3, by_level, evaluate, load, score
+from crisis_eval import (
+    DATA,
+    FROZEN,
+    INDEPENDENT,
+    INDEPENDENT_2,
+    INDEPENDENT_3,
+    by_level,
+    evaluate,
+    load,
+    score,
+)
 
 from carelens.errors import CarelensError
 from carelens.scoring import safety
