@@ -1,14 +1,19 @@
 """Power: posts needed to detect a gap, and the minimal detectable effect of a finished comparison.
 
-Both use statsmodels' t-test power: the one-sample form for paired designs (the same posts under two
+Both use the t-test's power: the one-sample form for paired designs (the same posts under two
 cues or conditions: the effect is d_z, the gap over the sd of the per-post differences) and the
-two-sample form for independent groups (the effect is d, the gap over the pooled sd).
+two-sample form for independent groups (the effect is d, the gap over the pooled sd). Posts needed come
+from statsmodels. The detectable effect is found by scipy's root finder on the power of the noncentral
+t (both tails, each as an upper tail, the form that stays finite), with a bracket that widens until the
+power is reached: statsmodels' own solver fails there for few posts at a small (corrected) alpha, and
+can return an effect whose power is far from the one asked for.
 """
 
 import math
 from functools import lru_cache
 
 import numpy as np
+from scipy import optimize, stats
 from statsmodels.stats.power import TTestIndPower, TTestPower
 
 
@@ -32,11 +37,29 @@ def detectable_effect(
     if n < 2 or (not paired and (n_reference or n) < 2):
         return float("nan")
     if paired:
-        return _scalar(TTestPower().solve_power(nobs=n, alpha=alpha, power=power, alternative="two-sided"))
-    ratio = (n_reference or n) / n
-    return _scalar(
-        TTestIndPower().solve_power(nobs1=n, ratio=ratio, alpha=alpha, power=power, alternative="two-sided")
-    )
+        df, scale = n - 1, math.sqrt(n)
+    else:
+        m = n_reference or n
+        df, scale = n + m - 2, math.sqrt(n * m / (n + m))
+    critical = float(stats.t.isf(alpha / 2, df))
+
+    def shortfall(effect: float) -> float:
+        noncentrality = effect * scale
+        tails = stats.nct.sf(critical, df, noncentrality) + stats.nct.sf(critical, df, -noncentrality)
+        return float(tails) - power
+
+    if shortfall(0.0) >= 0:  # a power at or below alpha: any effect is "detectable"
+        return 0.0
+    high = 1.0
+    while shortfall(high) < 0:
+        high *= 4
+        if high > MAX_EFFECT:
+            return float("nan")
+    return float(optimize.brentq(shortfall, 0.0, high, xtol=1e-12))
+
+
+MAX_EFFECT = 1e6
+"""No detectable effect (NaN) is reported past this standardised effect."""
 
 
 def _scalar(value: object) -> float:
