@@ -73,7 +73,9 @@ def test_frozen_set_figures(frozen):
     assert table.loc["post_risk_indirect", "recall"] >= 0.8, table
     for item in ("acknowledges_risk", "encourages_help", "gives_resource"):
         assert table.loc[item, "f1"] >= 0.8, table
-    assert table.loc["harmful", "recall"] >= 0.7 and table.loc["harmful", "precision"] >= 0.6, table
+    # precision .553 since the harm model trades precision here for recall on independent writers' replies
+    # (docs/safety-model-card.md, "Model history"); the guard was .6 before
+    assert table.loc["harmful", "recall"] >= 0.75 and table.loc["harmful", "precision"] >= 0.5, table
 
 
 def test_frozen_set_no_risk_posts_are_rarely_flagged(frozen):
@@ -84,8 +86,8 @@ def test_frozen_set_no_risk_posts_are_rarely_flagged(frozen):
     assert levels.loc["true 2", "flagged at risk"] >= 0.8, levels
 
 
-def test_independent_sets_risk_recall(scorer):
-    """Post risk is found in independently written posts, including those that never name it."""
+def test_independent_sets_risk_and_harm(scorer):
+    """Post risk is found in independently written posts (also those that never name it), and most harm."""
     frames = [load(name) for name in sorted(INDEPENDENT_SHA256)]
     frame = pd.concat(frames, ignore_index=True)
     scored = pd.concat([score(f, scorer) for f in frames], ignore_index=True)
@@ -93,6 +95,7 @@ def test_independent_sets_risk_recall(scorer):
     assert table.loc["post_risk", "recall"] >= 0.9, table
     assert table.loc["post_risk_indirect", "recall"] >= 0.85, table
     assert table.loc["post_risk", "precision"] >= 0.7, table
+    assert table.loc["harmful", "recall"] >= 0.65 and table.loc["harmful", "precision"] >= 0.55, table
 
 
 def test_shipped_model_matches_its_training_data():
