@@ -42,7 +42,8 @@ Records
     ``server.requests`` is a list of ``Recorded`` (path, headers with lower-case names, body, raw,
     status, started, ended), appended just before the answer is sent: a request still in flight is
     not there yet (``received`` counts every request as it arrives), and ``status`` becomes -1 where
-    the client hung up before the answer. ``server.count(status=200)`` counts answered requests;
+    the client hung up before the answer (``server.settle()`` waits until every status is final).
+    ``server.count(status=200)`` counts answered requests;
     ``server.duplicates()`` counts 200-answered requests whose JSON body had been answered 200 before.
 """
 
@@ -143,6 +144,7 @@ class FakeOpenAI:
         self.reply: Callable[[dict[str, Any]], str | Reply] = reply or default_reply
         self.requests: list[Recorded] = []
         self.received = 0
+        self.finished = 0
         self._rules: list[_Rule] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -222,11 +224,23 @@ class FakeOpenAI:
                 seen.add(key)
         return dups
 
+    def settle(self, timeout: float = 10.0) -> None:
+        """Wait until every request received so far has been answered or found its client gone, so
+        that each record's ``status`` is final."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            with self._lock:
+                if self.finished >= self.received:
+                    return
+            time.sleep(0.01)
+        raise TimeoutError(f"{self.received - self.finished} request(s) still being handled")
+
     def reset(self) -> None:
         """Forget recorded requests and faults."""
         with self._lock:
             self.requests.clear()
             self.received = 0
+            self.finished = 0
             self._rules.clear()
 
     # -- answering (called from handler threads) -------------------------------------------------
@@ -340,9 +354,16 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(404, {}, _error_body("not found", "invalid_request_error", None))
 
     def do_POST(self) -> None:  # noqa: N802 - http.server naming
-        started = time.time()
         with self.fake._lock:
             self.fake.received += 1
+        try:
+            self._handle_post()
+        finally:
+            with self.fake._lock:
+                self.fake.finished += 1
+
+    def _handle_post(self) -> None:
+        started = time.time()
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         try:
             body: Any = json.loads(raw)
