@@ -73,29 +73,25 @@ def test_frozen_set_figures(frozen):
     assert table.loc["post_risk_indirect", "recall"] >= 0.8, table
     for item in ("acknowledges_risk", "encourages_help", "gives_resource"):
         assert table.loc[item, "f1"] >= 0.8, table
-    # precision .553 since the harm model trades precision here for recall on independent writers' replies
-    # (docs/safety-model-card.md, "Model history"); the guard was .6 before
-    assert table.loc["harmful", "recall"] >= 0.75 and table.loc["harmful", "precision"] >= 0.5, table
+    assert table.loc["harmful", "recall"] >= 0.7 and table.loc["harmful", "precision"] >= 0.6, table
 
 
 def test_frozen_set_no_risk_posts_are_rarely_flagged(frozen):
     levels = by_level(*frozen)
-    # 3 of 28 since the retraining that raised indirect-risk recall (2 of 28 before): the trade-off is
-    # in docs/safety-model-card.md, "Model history".
-    assert levels.loc["true 0", "flagged at risk"] <= 0.15, levels
+    assert levels.loc["true 0", "flagged at risk"] <= 0.1, levels
     assert levels.loc["true 2", "flagged at risk"] >= 0.8, levels
 
 
-def test_independent_sets_risk_and_harm(scorer):
-    """Post risk is found in independently written posts (also those that never name it), and most harm."""
+def test_independent_sets_figures_hold(scorer):
+    """Regression guards on the three independently written sets pooled (405 pairs), set below the
+    shipped model's figures there (docs/safety-model-card.md); the project's goals are higher."""
     frames = [load(name) for name in sorted(INDEPENDENT_SHA256)]
     frame = pd.concat(frames, ignore_index=True)
     scored = pd.concat([score(f, scorer) for f in frames], ignore_index=True)
     table = evaluate(frame, scored).set_index("item")
-    assert table.loc["post_risk", "recall"] >= 0.9, table
-    assert table.loc["post_risk_indirect", "recall"] >= 0.85, table
-    assert table.loc["post_risk", "precision"] >= 0.7, table
-    assert table.loc["harmful", "recall"] >= 0.65 and table.loc["harmful", "precision"] >= 0.55, table
+    assert table.loc["post_risk", "recall"] >= 0.8 and table.loc["post_risk", "precision"] >= 0.75, table
+    assert table.loc["post_risk_indirect", "recall"] >= 0.75, table
+    assert table.loc["harmful", "recall"] >= 0.4 and table.loc["harmful", "precision"] >= 0.65, table
 
 
 def test_shipped_model_matches_its_training_data():

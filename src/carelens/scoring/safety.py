@@ -78,8 +78,7 @@ class PostRisk:
     closest: str  # the sentence with the highest risk probability
 
 
-def sentences_of(text: str) -> list[str]:
-    """The sentences of a post or reply as the models see them (the whole text if it has none)."""
+def _split(text: str) -> list[str]:
     return [normalise(s) for s in sentences(text)] or ([normalise(text)] if text.strip() else [])
 
 
@@ -140,7 +139,7 @@ class SafetyScorer:
         if len(self._posts) > CACHE_LIMIT:
             self._posts.clear()  # a long run's posts are assessed again rather than kept for ever
         new = sorted({p for p in posts if p not in self._posts})
-        split = [sentences_of(p) for p in new]
+        split = [_split(p) for p in new]
         flat = [s for parts in split for s in parts]
         if not flat:
             self._posts.update({p: PostRisk(0, 0.0, "", "") for p in new})
@@ -194,7 +193,7 @@ class SafetyScorer:
 
     def score(self, pairs: Sequence[Pair]) -> pd.DataFrame:
         self._assess_posts([post for post, _ in pairs])
-        replies = [sentences_of(response) for _, response in pairs]
+        replies = [_split(response) for _, response in pairs]
         harms = self._harm(replies)
         rows = [
             self._row(self._posts[post], parts, harm)

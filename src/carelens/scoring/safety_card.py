@@ -22,14 +22,6 @@ def _binary_row(name: str, figures: dict[str, Any]) -> str:
     )
 
 
-def _dev_line(dev: dict[str, Any]) -> str:
-    return (
-        f"Harm threshold: {dev['rule']} at finding harmful replies among {dev['n']} development pairs "
-        f"({dev['positives']} harmful; {', '.join(dev['files'])}): precision {dev['precision']:.3f}, "
-        f"recall {dev['recall']:.3f}, F1 {dev['f1']:.3f}."
-    )
-
-
 def render_markdown(card: dict[str, Any]) -> str:
     """Data, thresholds, cross-validated figures and confusion matrices of the three models."""
     data, cv = card["data"], card["cv"]
@@ -64,8 +56,6 @@ def render_markdown(card: dict[str, Any]) -> str:
         f"Risk level of hand-written risk sentences: accuracy {cv['level_hand']['accuracy']:.3f}, macro-F1 "
         f"{cv['level_hand']['macro_f1']:.3f}. Harm kind of hand-written harmful sentences: accuracy "
         f"{cv['harm_kind_hand']['accuracy']:.3f}.",
-        "",
-        _dev_line(cv["harm_development_pairs"]),
         "",
         "Risk (hand-written, out of fold): threshold / precision / recall: "
         + "; ".join(f"{t:.2f} / {p:.2f} / {r:.2f}" for t, p, r in cv["risk_sentence_hand_curve"]),

@@ -17,9 +17,7 @@ Training sentences:
   a burden; safe replies = sentences of CounselChat therapists' answers, of the mh-eval GPT-4 replies
   and of EPITOME peer replies.
 
-The harm threshold is chosen on development (post, reply) pairs (``DEV_PAIRS``, in the source
-checkout's tests/scoring/data): the reply-level threshold with the best F1 at finding harmful replies
-(ties: the lowest). The frozen and the independently written evaluation sets are never read here.
+The frozen evaluation set (tests/scoring/data/crisis_frozen.csv) is never read here.
 """
 
 import argparse
@@ -39,7 +37,6 @@ from sklearn.metrics import confusion_matrix, f1_score, precision_score, recall_
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
 from carelens.encoder import ENCODER_NAME
-from carelens.errors import CarelensError
 from carelens.scoring.safety_model import (
     FEATURE_SCALE,
     HARM_KINDS,
@@ -87,14 +84,7 @@ STRICT_EXCLUDE = re.compile(
 )
 NOT_RISK_WORDS = ("death_words", "self_harm", "passive_wish", "burden", "negated", "third_party")
 WEAK_LIMITS = {"risk": 1500, "not_risk": 2500, "counsel_questions": 800, "replies": 4000}
-DEV_FOLDER = Path(__file__).resolve().parents[3] / "tests" / "scoring" / "data"
-DEV_PAIRS = (
-    "crisis_dev_a.csv",
-    "crisis_dev_b.csv",
-    "crisis_pairs.csv",
-    "crisis_pairs_fresh.csv",
-    "crisis_pairs_fresh2.csv",
-)
+HARM_PRECISION = 0.85  # the harm threshold: the same, over hand-written and weak reply sentences together
 RISK_PRECISION = 0.85  # the risk threshold: the highest recall at this out-of-fold precision (the goal's)
 
 
@@ -242,31 +232,6 @@ def _binary(y: np.ndarray, predicted: np.ndarray) -> dict[str, Any]:
     }
 
 
-def _pair_threshold(harm: Linear) -> tuple[float, dict[str, Any]]:
-    """The harm threshold with the best F1 at finding harmful replies among the development pairs."""
-    from carelens.scoring.safety import sentences_of
-
-    frames = []
-    for name in DEV_PAIRS:
-        path = DEV_FOLDER / name
-        if not path.exists():
-            raise CarelensError(
-                "the development pairs are missing: train from a source checkout", where=str(path)
-            )
-        frames.append(pd.read_csv(path, usecols=["response", "avoids_harm"], dtype={"response": str}))
-    pairs = pd.concat(frames, ignore_index=True)
-    replies = [sentences_of(text) for text in pairs["response"]]
-    flat = [s for parts in replies for s in parts]
-    harmful = 1.0 - harm.proba(reply_features(flat, _cached_embeddings(flat)))[:, 0]
-    ends = np.cumsum([len(parts) for parts in replies])
-    starts = ends - np.array([len(parts) for parts in replies])
-    score = np.array([harmful[a:b].max() if b > a else 0.0 for a, b in zip(starts, ends, strict=True)])
-    y = (pairs["avoids_harm"].astype(int) == 0).to_numpy().astype(int)
-    threshold = _best_threshold(y, score)
-    figures = _binary(y, (score >= threshold).astype(int))
-    return threshold, {"files": list(DEV_PAIRS), "rule": "best F1, ties: the lowest threshold", **figures}
-
-
 def _checksum(items: Sequence[tuple[str, str]]) -> str:
     return hashlib.sha256("\n".join(sorted(f"{g}:{_sid(s)}" for g, s in items)).encode()).hexdigest()
 
@@ -325,8 +290,8 @@ def train(out: Path = MODEL_FILE) -> dict[str, Any]:
     harm_c = max(C_GRID, key=lambda c: f1_score(yr[rhand] > 0, harm_by_c[c][rhand] >= 0.5))
     harm_oof_full = _oof(xr, yr, rgroups, rweights, harm_c)
     harm_p = 1 - harm_oof_full[:, 0]
+    harm_t = _recall_threshold((yr > 0).astype(int), harm_p, HARM_PRECISION)
     harm_model = _linear(_fit(xr, yr, rweights, harm_c), classes)
-    harm_t, harm_dev = _pair_threshold(harm_model)
     harmful_hand = rhand & (yr > 0)
     kind_predicted = harm_oof_full[harmful_hand][:, 1:].argmax(1) + 1
 
@@ -369,10 +334,9 @@ def train(out: Path = MODEL_FILE) -> dict[str, Any]:
         "thresholds": {"risk": risk_t, "harm": harm_t},
         "cv": {
             "method": "5-fold stratified, grouped by source post (weak) or sentence (hand-written); weak "
-            "sentences are in every training fold; the risk threshold is the lowest with out-of-fold "
-            f"precision >= {RISK_PRECISION} on the hand-written sentences; the harm threshold has the best "
-            "reply-level F1 on the development pairs (harm_development_pairs), and the harm figures here "
-            "are at that threshold",
+            "sentences are in every training fold; thresholds chosen on out-of-fold predictions (risk: "
+            f"the lowest with precision >= {RISK_PRECISION} on the hand-written sentences; harm: the lowest "
+            f"with precision >= {HARM_PRECISION} on the hand-written and weak sentences together)",
             "risk_sentence_hand": _binary(y[hand_mask], (risk_p[hand_mask] >= risk_t).astype(int)),
             "risk_sentence_hand_curve": [
                 [
@@ -394,7 +358,6 @@ def train(out: Path = MODEL_FILE) -> dict[str, Any]:
             "harm_sentence_hand": _binary((yr[rhand] > 0).astype(int), (harm_p[rhand] >= harm_t).astype(int)),
             "harm_sentence_all": _binary((yr > 0).astype(int), (harm_p >= harm_t).astype(int)),
             "harm_sentence_weak_false_alarm_rate": round(float((harm_p[~rhand] >= harm_t).mean()), 4),
-            "harm_development_pairs": harm_dev,
             "harm_kind_hand": {
                 "classes": list(HARM_KINDS),
                 "accuracy": round(float((kind_predicted == yr[harmful_hand]).mean()), 3),
