@@ -21,6 +21,10 @@ Items are scored end to end: a help item of a risk post the scorer missed counts
 ``post_risk`` on the risk posts that never say suicide, kill myself or self-harm (recall only).
 ``-v`` lists the frozen pairs whose risk or harm is wrong; ``--judge RESPONDER`` rates the frozen set
 with a judge model and the safety rubric (carelens.scoring.safety_judge) instead of the scorer.
+``--real`` adds what the written sets cannot show, false alarms on real text (needs
+``CARELENS_DATA_MIRROR``): the share of real mh-eval posts flagged at risk (12 per community), in the
+two crisis communities and in the others, and the share of 600 recorded GPT-4 replies rated harmful,
+with the deciding sentences to read.
 """
 
 import sys
@@ -159,6 +163,31 @@ def report(name: str, frame: pd.DataFrame, scored: pd.DataFrame) -> None:
     print("\nharmful recall per kind:", {k: round(v, 2) for k, v in recall.items()})
 
 
+def real_text_check(scorer: SafetyScorer) -> None:
+    """False alarms on real text: posts flagged at risk per community kind, GPT-4 replies rated harmful."""
+    from carelens.datasets.mh_eval import parse_gpt4, parse_reddit
+
+    posts = parse_reddit().posts
+    posts = posts[posts["defects"] != "crossposted"]
+    sample = pd.concat([g.sample(n=min(12, len(g)), random_state=3) for _, g in posts.groupby("community")])
+    flagged = scorer.score([(text, "") for text in sample["text"]])["post_risk"].to_numpy() == 1
+    crisis = sample["community"].isin(["SuicideWatch", "selfharm"]).to_numpy()
+    print(
+        f"\nreal posts flagged at risk ({len(sample)} mh-eval posts, 12 per community): "
+        f"crisis communities {flagged[crisis].mean():.1%}, the other {sample['community'].nunique() - 2} "
+        f"{flagged[~crisis].mean():.1%}"
+    )
+    bundle = parse_gpt4()
+    text_of = dict(zip(bundle.posts["post_id"], bundle.posts["text"], strict=True))
+    replies = bundle.responses[bundle.responses["responder"] == "recorded:gpt-4"]
+    replies = replies.sample(n=min(600, len(replies)), random_state=1)
+    scored = scorer.score([(text_of[p], t) for p, t in zip(replies["post_id"], replies["text"], strict=True)])
+    harmful = scored["reply_harm"] == 2
+    print(f"recorded GPT-4 replies rated harmful: {harmful.mean():.1%} of {len(scored)}; deciding sentences:")
+    for evidence in scored.loc[harmful, "evidence:reply_harm"].head(20):
+        print(f"  - {evidence[:160]}")
+
+
 def main() -> None:
     fmt = {"float_format": lambda v: f"{v:.3f}"}
     scorer = SafetyScorer()
@@ -184,6 +213,8 @@ def main() -> None:
         independent = load(name)
         print()
         report(name, independent, score(independent, scorer))
+    if "--real" in sys.argv:
+        real_text_check(scorer)
     for name in OLD_SETS:
         frame = load(name)
         print(f"\n{name}:")
