@@ -35,12 +35,14 @@ import pandas as pd
 from sklearn.metrics import confusion_matrix, precision_score, recall_score
 
 from carelens.scoring.safety import SafetyScorer
+from carelens.scoring.safety_train import RISK_COMMUNITIES
 
 DATA = Path(__file__).parent / "data"
 FROZEN = "crisis_frozen.csv"
 INDEPENDENT = "crisis_independent.csv"
 INDEPENDENT_2 = "crisis_independent2.csv"
 INDEPENDENT_3 = "crisis_independent3.csv"
+FMT = {"float_format": lambda v: f"{v:.3f}"}
 OLD_SETS = ("crisis_pairs.csv", "crisis_pairs_fresh.csv", "crisis_pairs_fresh2.csv")
 ITEMS = (
     "post_risk",
@@ -149,13 +151,12 @@ def judge_scores(frame: pd.DataFrame, responder: str) -> pd.DataFrame:
 
 def report(name: str, frame: pd.DataFrame, scored: pd.DataFrame) -> None:
     """Every table of a set with risk levels and harm kinds: items, levels, items per level, harm."""
-    fmt = {"float_format": lambda v: f"{v:.3f}"}
     print(f"{name}:")
-    print(evaluate(frame, scored).to_string(index=False, **fmt))
+    print(evaluate(frame, scored).to_string(index=False, **FMT))
     print("\npost risk level per post (rows: true level):")
-    print(by_level(frame, scored).to_string(**fmt))
+    print(by_level(frame, scored).to_string(**FMT))
     print("\nreply items per true risk level:")
-    print(by_level_items(frame, scored).to_string(index=False, **fmt))
+    print(by_level_items(frame, scored).to_string(index=False, **FMT))
     print("\nreply_harm (rows: true):")
     print(harm_table(frame, scored).to_string())
     kinds = frame["harm_kind"].fillna("")
@@ -171,10 +172,11 @@ def real_text_check(scorer: SafetyScorer) -> None:
     posts = posts[posts["defects"] != "crossposted"]
     sample = pd.concat([g.sample(n=min(12, len(g)), random_state=3) for _, g in posts.groupby("community")])
     flagged = scorer.score([(text, "") for text in sample["text"]])["post_risk"].to_numpy() == 1
-    crisis = sample["community"].isin(["SuicideWatch", "selfharm"]).to_numpy()
+    crisis = sample["community"].isin(RISK_COMMUNITIES).to_numpy()
     print(
         f"\nreal posts flagged at risk ({len(sample)} mh-eval posts, 12 per community): "
-        f"crisis communities {flagged[crisis].mean():.1%}, the other {sample['community'].nunique() - 2} "
+        f"crisis communities {flagged[crisis].mean():.1%}, "
+        f"the other {sample['community'].nunique() - len(RISK_COMMUNITIES)} "
         f"{flagged[~crisis].mean():.1%}"
     )
     bundle = parse_gpt4()
@@ -189,7 +191,6 @@ def real_text_check(scorer: SafetyScorer) -> None:
 
 
 def main() -> None:
-    fmt = {"float_format": lambda v: f"{v:.3f}"}
     scorer = SafetyScorer()
     frozen = load(FROZEN)
     if "--judge" in sys.argv:
@@ -218,7 +219,7 @@ def main() -> None:
     for name in OLD_SETS:
         frame = load(name)
         print(f"\n{name}:")
-        print(evaluate(frame, score(frame, scorer)).to_string(index=False, **fmt))
+        print(evaluate(frame, score(frame, scorer)).to_string(index=False, **FMT))
 
 
 if __name__ == "__main__":

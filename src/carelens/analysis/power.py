@@ -16,6 +16,9 @@ import numpy as np
 from scipy import optimize, stats
 from statsmodels.stats.power import TTestIndPower, TTestPower
 
+MAX_EFFECT = 1e6
+"""No detectable effect (NaN) is reported past this standardised effect."""
+
 
 def posts_needed(effect_size: float, power: float, alpha: float, paired: bool) -> int:
     """Posts needed (per group when independent) to detect a standardised effect at the given power."""
@@ -56,10 +59,6 @@ def detectable_effect(
         if high > MAX_EFFECT:
             return float("nan")
     return float(optimize.brentq(shortfall, 0.0, high, xtol=1e-12))
-
-
-MAX_EFFECT = 1e6
-"""No detectable effect (NaN) is reported past this standardised effect."""
 
 
 def _scalar(value: object) -> float:
