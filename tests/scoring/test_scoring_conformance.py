@@ -48,7 +48,7 @@ NAMES = sorted(BUILTIN)
 
 
 @pytest.fixture(scope="module")
-def built(small_fast_model, tmp_path_factory):
+def built(small_span_model, tmp_path_factory):
     """Each scorer built once (or the reason it cannot be), with float32 encoders."""
     cache: dict[str, object] = {}
     with pytest.MonkeyPatch.context() as patch:
@@ -58,7 +58,7 @@ def built(small_fast_model, tmp_path_factory):
             if name not in cache:
                 config = ScoringConfig(
                     scorers=[name],
-                    options={"empathy": {"model_dir": str(small_fast_model)}},
+                    options={"empathy": {"model_dir": str(small_span_model)}},
                     judge=JudgeConfig(responder="local:smollm2-135m", max_tokens=64),
                 )
                 try:

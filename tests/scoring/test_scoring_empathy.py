@@ -81,7 +81,9 @@ def test_first_use_trains_and_caches_the_model(cache_dir, monkeypatch):
         return train_empathy(variant, truncate_tokens=kwargs["truncate_tokens"], limit=150, cv_folds=0)
 
     monkeypatch.setattr(empathy, "train_empathy", quick)
-    config = ScoringConfig(truncate_tokens=64)
+    with pytest.raises(CarelensError, match="truncate_tokens: the span variant .* cannot be truncated"):
+        EmpathyScorer.from_config(ScoringConfig(truncate_tokens=64))  # the default variant reads sentences
+    config = ScoringConfig(truncate_tokens=64, empathy_variant="fast")
     scorer = EmpathyScorer.from_config(config)
     assert scorer.name == "empathy-fast-t64-w64"
     assert (model_path("fast", 64) / "card.json").exists() and str(cache_dir) in str(scorer.card_path)
@@ -111,7 +113,7 @@ def test_cli_trains_prints_the_card_and_rejects_unknown_models(cache_dir):
     assert "# Model card: empathy-fast" in result.output
     card = json.loads((cache_dir / "models" / "empathy-fast-v2" / "card.json").read_text())
     assert card["data"]["limit"] == 150
-    shown = runner.invoke(app, ["card", "empathy"])
+    shown = runner.invoke(app, ["card", "empathy", "--variant", "fast"])
     assert shown.exit_code == 0 and "# Model card: empathy-fast" in shown.output
     for args, message in (
         (["train", "sentiment"], "MODEL: unknown model 'sentiment'; allowed: empathy"),

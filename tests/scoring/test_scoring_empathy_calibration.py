@@ -13,6 +13,8 @@ from carelens.errors import CarelensError
 from carelens.scoring import empathy_calibration as calibration
 from carelens.scoring.empathy_llm_set import SET_PATH
 
+SHIPPED = ("empathy-span-w64", "empathy-fast-w64")  # the calibrations carelens ships
+
 
 def test_reweighting_with_unit_weights_changes_nothing_and_rows_stay_distributions():
     rng = np.random.default_rng(1)
@@ -69,8 +71,9 @@ def test_the_development_set_shares_no_reply_or_post_with_the_frozen_set():
     assert not set(dev["response_id"]) & set(frozen["response_id"])
     for mechanism in ("ER", "IP", "EX"):
         assert set(dev[mechanism]) <= {"0", "1", "2"}
-    card = json.loads(calibration.CALIBRATION_PATH.read_text())
-    assert card["dev_set"]["replies"] == len(dev)
+    for scorer in SHIPPED:
+        card = json.loads(calibration.calibration_path(scorer).read_text())
+        assert card["model"] == scorer and card["dev_set"]["replies"] == len(dev)
     if os.environ.get("CARELENS_DATA_MIRROR"):
         from carelens.datasets.mh_eval import parse_gpt4
 
@@ -79,7 +82,7 @@ def test_the_development_set_shares_no_reply_or_post_with_the_frozen_set():
 
 
 def test_a_calibration_file_for_another_model_is_refused(tmp_path):
-    card = json.loads(calibration.CALIBRATION_PATH.read_text())
+    card = json.loads(calibration.calibration_path("empathy-span-w64").read_text())
     other = tmp_path / "other.json"
     other.write_text(json.dumps(card | {"model_fingerprint": "0" * 16}))  # retrained on other data
     from carelens.scoring.empathy import EmpathyScorer

@@ -83,8 +83,9 @@ def test_a_specific_question_at_the_end_of_a_long_reply_raises_ex(diluting_score
     assert evidence.startswith("level 2 (P = 0.70): ") and evidence.endswith(QUESTION)
 
 
-def test_padding_with_neutral_paragraphs_does_not_shift_levels(small_fast_model):
-    scorer = EmpathyScorer(model_dir=str(small_fast_model))
+@pytest.mark.parametrize("model", ["small_span_model", "small_fast_model"])
+def test_padding_with_neutral_paragraphs_does_not_shift_levels(model, request):
+    scorer = EmpathyScorer(model_dir=str(request.getfixturevalue(model)))
     replies = [
         "I'm so sorry about your dog. Losing him must hurt so much. What was he like?",
         "That sounds exhausting. It makes sense you feel stuck after months of looking for work.",

@@ -143,7 +143,7 @@ def test_ok_responses_are_scored_against_the_text_their_responder_saw(tmp_path, 
     }
     assert notes["scorers"]["empathy"] == "empathy-fast-w64"
     assert notes["scorer_params"]["empathy"] == {
-        "variant": "fast",
+        "variant": "span",  # the config's default; the folder's model (fast) is named above
         "truncate_tokens": None,
         "model_dir": str(small_fast_model),
         "window_words": 64,

@@ -19,7 +19,8 @@ MECHANISM_FILES = {
 
 
 def load_labels() -> pd.DataFrame:
-    """One row per labelled pair: sp_id, rp_id, seeker_post, response_post, ER, IP, EX, defects.
+    """One row per labelled pair: sp_id, rp_id, seeker_post, response_post, ER, IP, EX, defects, and
+    each mechanism's rationale (``ER_rationales``...: the labellers' spans joined by ``|``, "" for none).
 
     The three files hold the same rows in the same order; that is checked, not assumed. Pairs that
     appear twice are kept and flagged ``duplicate_pair`` (plus ``conflicting_labels`` when their
@@ -38,6 +39,8 @@ def load_labels() -> pd.DataFrame:
         if not frame["rp_id"].equals(base["rp_id"]) or not frame["sp_id"].equals(base["sp_id"]):
             raise CarelensError("rows are not aligned with the ER file", where=MECHANISM_FILES[mechanism])
         base[mechanism] = pd.to_numeric(frame["level"], errors="raise").astype(int)
+        spans = frame["rationales"] if "rationales" in frame.columns else pd.Series("", index=frame.index)
+        base[f"{mechanism}_rationales"] = spans.fillna("").astype(str)
     for col in ("seeker_post", "response_post"):
         base[col] = base[col].fillna("").astype(str)
     key = ["sp_id", "rp_id"]

@@ -19,10 +19,11 @@ def train(
     variant: Annotated[
         str,
         typer.Option(
-            help="fast (head on frozen MiniLM, under 1 min) or full (fine-tuned MiniLM, ~14 min on 2 cores; "
-            "its 5-fold CV about 45 min more)."
+            help="span (the default: reply and rationale-sentence heads on frozen MiniLM, a few minutes "
+            "with its CV), fast (reply head only, about 1 min) or full (fine-tuned MiniLM, ~14 min on 2 "
+            "cores; its 5-fold CV about 45 min more)."
         ),
-    ] = "fast",
+    ] = "span",
     truncate_tokens: Annotated[
         int | None,
         typer.Option(help="Train on the first N word pieces of each response (the paper used 64)."),
@@ -74,7 +75,7 @@ def _train_shipped(model: str, seed: int) -> None:
 @app.command()
 def card(
     model: Annotated[str, typer.Argument(help="Which model: empathy.")],
-    variant: Annotated[str, typer.Option(help="fast or full.")] = "fast",
+    variant: Annotated[str, typer.Option(help="span, fast or full.")] = "span",
     truncate_tokens: Annotated[int | None, typer.Option(help="The truncation it was trained with.")] = None,
 ) -> None:
     """Print the model card of a trained model."""

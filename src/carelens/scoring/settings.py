@@ -26,9 +26,10 @@ class ScoringConfig(Section):
 
     - ``scorers``: built-in names (empathy, offensive, toxigen, sentiment, sentiment-roberta, safety,
       text, judge) or names registered by plugins under the ``carelens.scorers`` entry point.
-    - ``empathy_variant``: ``fast`` (a head on frozen MiniLM features, trains in under a minute) or
-      ``full`` (MiniLM fine-tuned on the response, better figures, trains in about 14 minutes on 2
-      cores). The first use of a variant trains it when the cache has none.
+    - ``empathy_variant``: ``span`` (the default: a head on frozen MiniLM features of the reply mixed
+      with sentence heads learnt from EPITOME's rationale spans, trains in a few minutes), ``fast``
+      (the reply head alone, about a minute) or ``full`` (MiniLM fine-tuned on the response, about 14
+      minutes on 2 cores). The first use of a variant trains it when the cache has none.
     - ``truncate_tokens``: score (and train on) only the first N word-piece tokens of a response; the
       EPITOME paper used 64. None uses the whole response.
     - ``empathy_model``: a folder holding a trained empathy model, instead of the one in the cache.
@@ -44,7 +45,7 @@ class ScoringConfig(Section):
     scorers: list[str] = Field(
         default_factory=lambda: ["empathy", "offensive", "sentiment", "safety", "text", "mi"]
     )
-    empathy_variant: Literal["fast", "full"] = "fast"
+    empathy_variant: Literal["span", "fast", "full"] = "span"
     truncate_tokens: int | None = Field(default=None, ge=8)
     empathy_model: str | None = None
     toxigen_model: str = "tomh/toxigen_roberta"
