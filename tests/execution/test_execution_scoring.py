@@ -51,10 +51,11 @@ def test_a_worker_killed_mid_stage_loses_and_duplicates_nothing(tmp_path, ray_lo
     ctx = study_context(tmp_path / "ray", tables, scoring + RAY.format(batch=50))
     staging = ctx.run.path / "tables" / STAGING
     killed: list[int] = []
+    stage_done = threading.Event()
 
     def kill_one_worker_once_batches_are_written() -> None:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and not killed:
+        # no fixed deadline: on a loaded machine the workers can take long to start
+        while not stage_done.is_set() and not killed:
             workers = ray_workers("ScoreBatch")
             if workers and staging.exists() and len(list(staging.glob("*.parquet"))) >= 3:
                 os.kill(workers[0], signal.SIGKILL)
@@ -63,8 +64,11 @@ def test_a_worker_killed_mid_stage_loses_and_duplicates_nothing(tmp_path, ray_lo
 
     killer = threading.Thread(target=kill_one_worker_once_batches_are_written)
     killer.start()
-    on_ray = _scores(ctx)
-    killer.join()
+    try:
+        on_ray = _scores(ctx)
+    finally:
+        stage_done.set()
+        killer.join()
     assert killed, "no scoring worker was found to kill"
     local = _scores(study_context(tmp_path / "local", tables, scoring))
     pd.testing.assert_frame_equal(local, on_ray)
