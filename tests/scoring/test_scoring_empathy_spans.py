@@ -3,7 +3,7 @@
 import numpy as np
 
 from carelens.scoring.empathy import EmpathyScorer
-from carelens.scoring.empathy_spans import UNLABELLED, SpanModel, mix, sentence_labels
+from carelens.scoring.empathy_spans import UNLABELLED, SpanModel, mix, sentence_labels, split_sentences
 from carelens.scoring.empathy_train import load_model, read_card
 
 REPLY = "That sounds so hard. I went through the same thing last year. What did your doctor say?"
@@ -43,14 +43,15 @@ def test_mix_takes_the_sentence_most_likely_to_carry_each_mechanism():
     sentence[0] = [[0.9, 0.1, 0], [0.2, 0.0, 0.8], [1, 0, 0]]
     sentence[1] = [[0.1, 0.1, 0.8], [0.9, 0.1, 0.0], [1, 0, 0]]
     sentence[2] = [[0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [0.5, 0.5, 0]]
-    out = mix(reply, sentence, np.array([0, 0, 1]), 0.3)
+    out, chosen = mix(reply, sentence, np.array([0, 0, 1]), 0.3)
+    assert chosen.tolist() == [[1, 0, 0], [2, 2, 2]]
     assert np.allclose(out[0, 0], 0.7 / 3 + 0.3 * sentence[1, 0])  # ER: sentence 1 is the strongest
     assert np.allclose(out[0, 1], 0.7 / 3 + 0.3 * sentence[0, 1])
     assert np.allclose(out[0, 2], 0.7 / 3 + 0.3 * sentence[0, 2])  # a tie: the first sentence
     assert np.allclose(out[1], 0.7 / 3 + 0.3 * sentence[2])
     assert np.allclose(out.sum(-1), 1)
-    alone = mix(reply[:1], sentence[:0], np.array([], dtype=int), 0.5)  # no sentence: level 0
-    assert np.allclose(alone[0, :, 0], 0.5 / 3 + 0.5)
+    alone, none = mix(reply[:1], sentence[:0], np.array([], dtype=int), 0.5)  # no sentence: level 0
+    assert np.allclose(alone[0, :, 0], 0.5 / 3 + 0.5) and none.tolist() == [[-1, -1, -1]]
 
 
 def test_span_model_trains_records_its_card_and_reloads(small_span_model):
@@ -75,3 +76,20 @@ def test_a_sentence_that_carries_a_mechanism_raises_it_wherever_it_stands(small_
     )
     alone = scorer.model.predict_proba([plain])[0, 2]
     assert first[1:].sum() > alone[1:].sum() and last[1:].sum() > alone[1:].sum()
+
+
+def test_the_evidence_of_each_level_is_the_sentence_that_decided_it(small_span_model):
+    scorer = EmpathyScorer(model_dir=str(small_span_model), calibration="none")
+    long_reply = " ".join(["I read your post twice and I keep thinking about it."] * 8) + "\n\n" + REPLY
+    scores = scorer.score([("post", REPLY), ("post", long_reply), ("post", "")])
+    for i, reply in enumerate((REPLY, long_reply, "")):
+        for mechanism in ("ER", "IP", "EX"):
+            evidence = scores[f"evidence:{mechanism}"].iloc[i]
+            if not reply:
+                assert evidence == "the reply has no words: level 0"
+                continue
+            label, _, sentence = evidence.partition("): ")
+            assert label.startswith(
+                ("level 1 (P = ", "level 2 (P = ", "no part of the reply reaches level 1")
+            )
+            assert sentence in split_sentences(reply)  # one whole sentence of the reply, not a window

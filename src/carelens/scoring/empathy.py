@@ -20,6 +20,7 @@ from carelens.progress import console
 from carelens.scoring.base import BaseScorer, Pair
 from carelens.scoring.empathy_calibration import calibration_path, fingerprint, load_calibration, reweight
 from carelens.scoring.empathy_models import MECHANISMS
+from carelens.scoring.empathy_spans import SpanModel
 from carelens.scoring.empathy_train import DEFAULT_VARIANT, load_model, model_path, train_empathy
 from carelens.scoring.empathy_windows import WINDOW_WORDS, decide, quote, split_all
 
@@ -47,7 +48,8 @@ def resolve_model(variant: str, truncate_tokens: int | None, model_dir: str | No
 
 class EmpathyScorer(BaseScorer):
     """Predicted ER, IP and EX levels of each response, decided over its windows (see
-    ``empathy_windows``); the evidence of each level is the window of the reply that decided it.
+    ``empathy_windows``); the evidence of each level is the window of the reply that decided it, or with
+    the span model the sentence of that window that entered its mix.
 
     ``window_words`` None scores the whole reply as one text (the scorer's name then lacks the
     ``-w<N>`` suffix). ``calibration``: ``"auto"`` applies the shipped LLM-reply calibration
@@ -122,7 +124,13 @@ class EmpathyScorer(BaseScorer):
     def score(self, pairs: Sequence[Pair]) -> pd.DataFrame:
         texts = [response for _, response in pairs]
         parts, owner = split_all(texts, self.window_words)
-        proba = self.model.predict_proba(parts) if parts else np.zeros((0, len(MECHANISMS), 3))
+        said: list[list[str]] | None = None  # per window and mechanism, the sentence that decided
+        if not parts:
+            proba = np.zeros((0, len(MECHANISMS), 3))
+        elif isinstance(self.model, SpanModel):
+            proba, said = self.model.predict_with_sentences(parts)
+        else:
+            proba = self.model.predict_proba(parts)
         if self.weights is not None:
             proba = reweight(proba, self.weights)
         levels, deciding = decide(proba, owner, len(texts))
@@ -132,13 +140,13 @@ class EmpathyScorer(BaseScorer):
                 w = deciding[t, j]
                 if w < 0:
                     evidence[m].append("the reply has no words: level 0")
-                elif levels[t, j] == 0:
+                    continue
+                shown = quote(said[w][j] if said and said[w][j] else parts[w])
+                if levels[t, j] == 0:
                     evidence[m].append(
                         f"no part of the reply reaches level 1; closest (P = {proba[w, j, 1:].sum():.2f}): "
-                        + quote(parts[w])
+                        + shown
                     )
                 else:
-                    evidence[m].append(
-                        f"level {levels[t, j]} (P = {proba[w, j, levels[t, j]]:.2f}): {quote(parts[w])}"
-                    )
+                    evidence[m].append(f"level {levels[t, j]} (P = {proba[w, j, levels[t, j]]:.2f}): {shown}")
         return self.frame({m: levels[:, j].astype(float) for j, m in enumerate(MECHANISMS)}, evidence)

@@ -161,6 +161,13 @@ class SpanModel:
         return out
 
     def predict_proba(self, texts: list[str], embeddings: np.ndarray | None = None) -> np.ndarray:
+        return self.predict_with_sentences(texts, embeddings)[0]
+
+    def predict_with_sentences(
+        self, texts: list[str], embeddings: np.ndarray | None = None
+    ) -> tuple[np.ndarray, list[list[str]]]:
+        """Level probabilities (texts, mechanisms, levels) and, per text and mechanism, the sentence
+        that entered the mix ("" for a text without sentences): the evidence of a level."""
         parts: list[str] = []
         owner: list[int] = []
         for index, text in enumerate(texts):
@@ -174,7 +181,8 @@ class SpanModel:
             sentence_vectors = self._embed(parts)
         reply = self.reply.predict_proba(texts, embeddings)
         sentence = self.sentence_proba(parts, sentence_vectors)
-        return mix(reply, sentence, np.asarray(owner, dtype=int), self.params.sentence_weight)
+        proba, best = mix(reply, sentence, np.asarray(owner, dtype=int), self.params.sentence_weight)
+        return proba, [[parts[b] if b >= 0 else "" for b in row] for row in best]
 
     def save(self, folder: Path) -> None:
         self.reply.save(folder)
@@ -200,15 +208,20 @@ class SpanModel:
         return model
 
 
-def mix(reply: np.ndarray, sentence: np.ndarray, owner: np.ndarray, weight: float) -> np.ndarray:
+def mix(
+    reply: np.ndarray, sentence: np.ndarray, owner: np.ndarray, weight: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Per text and mechanism ``(1 - weight) * reply + weight * s``, with ``s`` the probabilities of its
-    sentence with the highest P(level >= 1) (a text without sentences: level 0 for certain)."""
+    sentence with the highest P(level >= 1) (a text without sentences: level 0 for certain); and the
+    index of that sentence (texts, mechanisms), -1 where a text has none."""
     best = np.zeros_like(reply)
     best[:, :, 0] = 1.0
+    chosen = np.full(reply.shape[:2], -1)
     strength = sentence[:, :, 1:].sum(-1)
     top = np.full(reply.shape[:2], -1.0)
     for row, text in enumerate(owner):  # the first of equally strong sentences decides
         stronger = strength[row] > top[text]
         top[text, stronger] = strength[row, stronger]
         best[text, stronger] = sentence[row, stronger]
-    return (1.0 - weight) * reply + weight * best
+        chosen[text, stronger] = row
+    return (1.0 - weight) * reply + weight * best, chosen
