@@ -82,6 +82,14 @@ def fit_heads(x: Any, labels: np.ndarray, params: FastParams, progress: Progress
     return heads
 
 
+def heads_proba(heads: list[Any], x: Any) -> np.ndarray:
+    """(rows, heads, levels) probabilities of one fitted head per mechanism (levels a head never saw: 0)."""
+    out = np.zeros((x.shape[0], len(heads), LEVELS))
+    for j, head in enumerate(heads):
+        out[:, j, head.classes_] = head.predict_proba(x)
+    return out
+
+
 class FastModel:
     """TF-IDF + frozen MiniLM embedding -> logistic regression, one per mechanism."""
 
@@ -111,11 +119,7 @@ class FastModel:
         return self
 
     def predict_proba(self, texts: list[str], embeddings: np.ndarray | None = None) -> np.ndarray:
-        x = self.features(texts, embeddings)
-        out = np.zeros((len(texts), len(MECHANISMS), LEVELS))
-        for j, head in enumerate(self.heads):
-            out[:, j, head.classes_] = head.predict_proba(x)
-        return out
+        return heads_proba(self.heads, self.features(texts, embeddings))
 
     def save(self, folder: Path) -> None:
         joblib.dump(
@@ -326,4 +330,3 @@ class FullModel:
         model.net.load_state_dict(torch.load(folder / "network.pt", weights_only=True))
         model.net.eval()
         return model
-

@@ -30,6 +30,7 @@ from carelens.scoring.empathy_models import (
     FastParams,
     Progress,
     fit_heads,
+    heads_proba,
     word_vectorizer,
 )
 from carelens.scoring.empathy_windows import sentences
@@ -152,13 +153,11 @@ class SpanModel:
 
     def sentence_proba(self, parts: list[str], vectors: np.ndarray | None = None) -> np.ndarray:
         """(sentences, mechanisms, levels) probabilities of the sentence heads."""
-        out = np.zeros((len(parts), len(MECHANISMS), LEVELS))
         if not parts:
-            return out
-        x = self._features(parts, self._embed(parts) if vectors is None else vectors)
-        for j, head in enumerate(self.heads):
-            out[:, j, head.classes_] = head.predict_proba(x)
-        return out
+            return np.zeros((0, len(MECHANISMS), LEVELS))
+        return heads_proba(
+            self.heads, self._features(parts, self._embed(parts) if vectors is None else vectors)
+        )
 
     def predict_proba(self, texts: list[str], embeddings: np.ndarray | None = None) -> np.ndarray:
         return self.predict_with_sentences(texts, embeddings)[0]
