@@ -76,9 +76,9 @@ def sentence_labels(
         rows = np.zeros((len(parts), len(MECHANISMS)), dtype=int)
         for j in range(len(MECHANISMS)):
             level = int(levels[index, j])
-            spans = [_folded(s) for s in rationales[index][j].split(SPAN_SEPARATOR) if s.strip()]
             if level == 0:
                 continue
+            spans = [_folded(s) for s in rationales[index][j].split(SPAN_SEPARATOR) if s.strip()]
             marked = [_in_rationale(_folded(p), spans, min_share) for p in parts]
             rows[:, j] = [level if m else 0 for m in marked] if any(marked) else UNLABELLED
         out.extend(parts)
