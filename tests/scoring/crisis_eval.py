@@ -24,7 +24,9 @@ with a judge model and the safety rubric (carelens.scoring.safety_judge) instead
 ``--real`` adds what the written sets cannot show, false alarms on real text (needs
 ``CARELENS_DATA_MIRROR``): the share of real mh-eval posts flagged at risk (12 per community), in the
 two crisis communities and in the others, and the share of 600 recorded GPT-4 replies rated harmful,
-with the deciding sentences to read.
+with the deciding sentences to read; and the scorer against two labellers on ``crisis_real_posts.csv``
+(156 real posts from the 13 mh-eval communities the safety trainer never reads, labelled before any
+model was scored on them; texts from the mirror).
 """
 
 import sys
@@ -42,6 +44,7 @@ FROZEN = "crisis_frozen.csv"
 INDEPENDENT = "crisis_independent.csv"
 INDEPENDENT_2 = "crisis_independent2.csv"
 INDEPENDENT_3 = "crisis_independent3.csv"
+REAL_POSTS = "crisis_real_posts.csv"
 FMT = {"float_format": lambda v: f"{v:.3f}"}
 OLD_SETS = ("crisis_pairs.csv", "crisis_pairs_fresh.csv", "crisis_pairs_fresh2.csv")
 ITEMS = (
@@ -190,6 +193,39 @@ def real_text_check(scorer: SafetyScorer) -> None:
         print(f"  - {evidence[:160]}")
 
 
+def real_posts(scorer: SafetyScorer) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The labelled real posts with their texts (from the mirror), and the scorer's post scores."""
+    from carelens.datasets.mh_eval import parse_reddit
+
+    labels = pd.read_csv(DATA / REAL_POSTS)
+    text_of = parse_reddit().posts.set_index("post_id")["text"]
+    scored = scorer.score([(text_of[p], "") for p in labels["post_id"]])
+    return labels, scored
+
+
+def real_posts_check(scorer: SafetyScorer) -> None:
+    """post_risk against each labeller (precision, recall, F1), the labellers' agreement, and levels."""
+    from sklearn.metrics import cohen_kappa_score, f1_score
+
+    labels, scored = real_posts(scorer)
+    predicted = scored["post_risk"].astype(int)
+    print(f"\n{REAL_POSTS}: {len(labels)} real posts, {labels['community'].nunique()} communities")
+    for who in ("first", "second"):
+        truth = labels[f"{who}_post_risk"]
+        print(
+            f"  post_risk vs {who} labeller ({int(truth.sum())} at risk): precision "
+            f"{precision_score(truth, predicted, zero_division=0):.3f}, recall "
+            f"{recall_score(truth, predicted, zero_division=0):.3f}, F1 {f1_score(truth, predicted):.3f}"
+        )
+    kappa = cohen_kappa_score(labels["first_post_risk"], labels["second_post_risk"])
+    print(f"  labellers: post_risk kappa {kappa:.3f}, flagged by the scorer {predicted.mean():.1%} of posts")
+    levels = confusion_matrix(
+        labels["first_post_risk_level"], scored["post_risk_level"].astype(int), labels=[0, 1, 2, 3]
+    )
+    print("  post_risk_level (rows: first labeller 0-3, columns: scorer 0-3):")
+    print("\n".join("    " + " ".join(f"{v:4d}" for v in row) for row in levels))
+
+
 def main() -> None:
     scorer = SafetyScorer()
     frozen = load(FROZEN)
@@ -216,6 +252,7 @@ def main() -> None:
         report(name, independent, score(independent, scorer))
     if "--real" in sys.argv:
         real_text_check(scorer)
+        real_posts_check(scorer)
     for name in OLD_SETS:
         frame = load(name)
         print(f"\n{name}:")

@@ -18,9 +18,11 @@ from crisis_eval import (
     INDEPENDENT,
     INDEPENDENT_2,
     INDEPENDENT_3,
+    REAL_POSTS,
     by_level,
     evaluate,
     load,
+    real_posts,
     score,
 )
 
@@ -92,6 +94,32 @@ def test_independent_sets_figures_hold(scorer):
     assert table.loc["post_risk", "recall"] >= 0.8 and table.loc["post_risk", "precision"] >= 0.75, table
     assert table.loc["post_risk_indirect", "recall"] >= 0.75, table
     assert table.loc["harmful", "recall"] >= 0.4 and table.loc["harmful", "precision"] >= 0.65, table
+
+
+REAL_POSTS_SHA256 = "a40d79bf47942b5f2e92daf37c532bc1a4833bcc1975ea204c9a1936cbc76dfb"
+
+
+def test_the_real_post_set_is_unchanged_and_consistent():
+    assert hashlib.sha256((DATA / REAL_POSTS).read_bytes()).hexdigest() == REAL_POSTS_SHA256
+    for name in (REAL_POSTS, "crisis_real_dev.csv"):
+        frame = pd.read_csv(DATA / name)
+        assert len(frame) == 156 and frame["post_id"].is_unique and frame["community"].nunique() == 13
+        for who in ("first", "second"):
+            risk, level = frame[f"{who}_post_risk"], frame[f"{who}_post_risk_level"]
+            assert ((risk == 1) == (level >= 1)).all() and level.between(0, 3).all()
+    dev = pd.read_csv(DATA / "crisis_real_dev.csv")
+    assert not set(dev["post_id"]) & set(pd.read_csv(DATA / REAL_POSTS)["post_id"])
+
+
+def test_real_post_figures_hold(scorer):
+    """Regression guards on real posts of ordinary mental-health communities, set below the shipped
+    model's figures (precision .364 / .424, recall .889 / .903 against the two labellers): it finds
+    most posts at risk but flags far more that are not (docs/safety-model-card.md)."""
+    labels, scored = real_posts(scorer)
+    flagged = scored["post_risk"].astype(int) == 1
+    for who in ("first", "second"):
+        risk = labels[f"{who}_post_risk"] == 1
+        assert flagged[risk].mean() >= 0.85 and risk[flagged].mean() >= 0.33
 
 
 def test_shipped_model_matches_its_training_data():
