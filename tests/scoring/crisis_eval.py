@@ -30,6 +30,7 @@ model was scored on them; texts from the mirror).
 """
 
 import sys
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -167,11 +168,19 @@ def report(name: str, frame: pd.DataFrame, scored: pd.DataFrame) -> None:
     print("\nharmful recall per kind:", {k: round(v, 2) for k, v in recall.items()})
 
 
+@cache
+def reddit_posts() -> pd.DataFrame:
+    """The mh-eval Reddit posts (from the mirror), read once for all the real-text checks."""
+    from carelens.datasets.mh_eval import parse_reddit
+
+    return parse_reddit().posts
+
+
 def real_text_check(scorer: SafetyScorer) -> None:
     """False alarms on real text: posts flagged at risk per community kind, GPT-4 replies rated harmful."""
-    from carelens.datasets.mh_eval import parse_gpt4, parse_reddit
+    from carelens.datasets.mh_eval import parse_gpt4
 
-    posts = parse_reddit().posts
+    posts = reddit_posts()
     posts = posts[posts["defects"] != "crossposted"]
     sample = pd.concat([g.sample(n=min(12, len(g)), random_state=3) for _, g in posts.groupby("community")])
     flagged = scorer.score([(text, "") for text in sample["text"]])["post_risk"].to_numpy() == 1
@@ -195,10 +204,8 @@ def real_text_check(scorer: SafetyScorer) -> None:
 
 def real_posts(scorer: SafetyScorer) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The labelled real posts with their texts (from the mirror), and the scorer's post scores."""
-    from carelens.datasets.mh_eval import parse_reddit
-
     labels = pd.read_csv(DATA / REAL_POSTS)
-    text_of = parse_reddit().posts.set_index("post_id")["text"]
+    text_of = reddit_posts().set_index("post_id")["text"]
     scored = scorer.score([(text_of[p], "") for p in labels["post_id"]])
     return labels, scored
 
