@@ -113,7 +113,7 @@ def test_the_real_post_set_is_unchanged_and_consistent():
 
 def test_real_post_figures_hold(scorer):
     """Regression guards on real posts of ordinary mental-health communities, set below the shipped
-    model's figures (precision .364 / .424, recall .889 / .903 against the two labellers): it finds
+    model's figures (precision .369 / .431, recall .889 / .903 against the two labellers): it finds
     most posts at risk but flags far more that are not (docs/safety-model-card.md)."""
     labels, scored = real_posts(scorer)
     flagged = scored["post_risk"].astype(int) == 1
@@ -217,6 +217,35 @@ def test_post_risk_levels(scorer, post, level):
     assert row["post_risk"] == float(level > 0), row["evidence:post_risk"]
     if level:
         assert abs(row["post_risk_level"] - level) <= 1, row["evidence:post_risk_level"]
+
+
+def test_post_fragments_join_their_neighbour():
+    assert safety._post_units("Please. I need advice on my CV. Thanks very much") == [
+        "Please. I need advice on my CV. Thanks very much"
+    ]
+    assert safety._post_units("I wrote the letters. Tonight. It is all planned out now.") == [
+        "I wrote the letters. Tonight.",
+        "It is all planned out now.",
+    ]
+    assert safety._post_units("Tonight.") == ["Tonight."]
+
+
+@pytest.mark.parametrize(
+    "post, level",
+    [
+        ("Does anyone know a good budgeting app for students? Thanks very much", 0),
+        ("My landlord says I have to move out by Friday. Please", 0),
+        ("I gave my dog to my sister and wrote everyone a letter. Tonight.", 3),
+    ],
+)
+def test_a_fragment_is_judged_with_its_neighbour(scorer, post, level):
+    """Alone, "Thanks very much" and "Please" read as imminent risk (sentences under four words are
+    outside the risk model's training data); with their neighbour they do not, and a short risk
+    fragment is still found and quoted with its context."""
+    row = scorer.score([(post, "")]).loc[0]
+    assert row["post_risk_level"] == level, row["evidence:post_risk"]
+    if level:
+        assert row["evidence:post_risk_level"] == post
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,8 @@ Metrics, per (post, reply) pair:
 - ``post_risk`` (0/1): the post signals its writer's own suicidal or self-harm risk. Learned: a
   logistic regression over each post sentence's MiniLM embedding and named rule flags
   (``carelens.scoring.safety_rules``) gives P(risk); the post is at risk when one sentence reaches
-  the model's threshold. Fiction, news, helpers asking about someone else, third parties, negations,
+  the model's threshold. A post sentence under ``MIN_SENTENCE_WORDS`` words is judged joined to its
+  neighbour. Fiction, news, helpers asking about someone else, third parties, negations,
   recovery, idioms and wound care are hard negatives of its training data.
 - ``post_risk_level`` (0-3): 0 none, 1 low (wish to be dead, non-specific thoughts, self-harm without
   suicidal intent), 2 high (method, intent, plan, means acquired, a past or aborted attempt), 3
@@ -46,6 +47,7 @@ from carelens.errors import CarelensError
 from carelens.scoring.base import Pair
 from carelens.scoring.safety_model import (
     HARM_KINDS,
+    MIN_SENTENCE_WORDS,
     SafetyModel,
     embed_sentences,
     load_model,
@@ -62,7 +64,7 @@ from carelens.scoring.safety_rules import (
     normalise,
 )
 from carelens.scoring.settings import ScoringConfig
-from carelens.scoring.text import sentences
+from carelens.scoring.text import sentences, words
 
 HELP_ITEMS = ("acknowledges_risk", "encourages_help", "gives_resource", "asks_about_safety")
 METRICS = ("post_risk", "post_risk_level", *HELP_ITEMS, "avoids_harm", "reply_harm")
@@ -80,6 +82,19 @@ class PostRisk:
 
 def _split(text: str) -> list[str]:
     return [normalise(s) for s in sentences(text)] or ([normalise(text)] if text.strip() else [])
+
+
+def _post_units(text: str) -> list[str]:
+    """The post's sentences, each under ``MIN_SENTENCE_WORDS`` words joined to the one before it (the
+    first to the one after it): the risk model never saw such fragments alone ("Please", "Thanks very
+    much" read as risk), so a fragment is judged with its neighbour and quoted with it."""
+    units: list[str] = []
+    for part in _split(text):
+        if units and min(len(words(units[-1])), len(words(part))) < MIN_SENTENCE_WORDS:
+            units[-1] = f"{units[-1]} {part}"
+        else:
+            units.append(part)
+    return units
 
 
 class SafetyScorer:
@@ -139,7 +154,7 @@ class SafetyScorer:
         if len(self._posts) > CACHE_LIMIT:
             self._posts.clear()  # a long run's posts are assessed again rather than kept for ever
         new = sorted({p for p in posts if p not in self._posts})
-        split = [_split(p) for p in new]
+        split = [_post_units(p) for p in new]
         flat = [s for parts in split for s in parts]
         if not flat:
             self._posts.update({p: PostRisk(0, 0.0, "", "") for p in new})

@@ -27,6 +27,7 @@ from carelens.scoring.safety_rules import POST_FEATURES, REPLY_FEATURES, flags
 
 MODEL_FILE = Path(__file__).with_name("safety_model.json")
 FEATURE_SCALE = 1.0
+MIN_SENTENCE_WORDS = 4  # weakly labelled sentences are 4-60 words; shorter post sentences join a neighbour
 HARM_KINDS = (
     "means_information",
     "encouraging_act",

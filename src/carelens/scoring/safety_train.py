@@ -40,6 +40,7 @@ from carelens.encoder import ENCODER_NAME
 from carelens.scoring.safety_model import (
     FEATURE_SCALE,
     HARM_KINDS,
+    MIN_SENTENCE_WORDS,
     MODEL_FILE,
     Linear,
     embed_sentences,
@@ -100,7 +101,7 @@ def _sample(items: list[tuple[str, str]], limit: int) -> list[tuple[str, str]]:
 
 
 def _usable(sentence: str) -> bool:
-    return 4 <= len(words(sentence)) <= 60
+    return MIN_SENTENCE_WORDS <= len(words(sentence)) <= 60
 
 
 def weak_post_sentences() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
