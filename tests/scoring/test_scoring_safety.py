@@ -10,6 +10,7 @@ import math
 import random
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from crisis_eval import (
@@ -246,6 +247,17 @@ def test_a_fragment_is_judged_with_its_neighbour(scorer, post, level):
     assert row["post_risk_level"] == level, row["evidence:post_risk"]
     if level:
         assert row["evidence:post_risk_level"] == post
+
+
+def test_the_level_comes_from_the_most_likely_risk_sentence(scorer):
+    """Not from the highest level among the sentences over the threshold: on real posts that maximum
+    rated ordinary posts imminent (docs/safety-model-card.md)."""
+    parts = ["I feel like giving up on everything", "I will see my friends this weekend"]
+    over = scorer.risk_threshold + 0.01
+    decided = scorer._post_risk(parts, np.array([0.95, over]), np.array([1, 3]))
+    assert (decided.level, decided.sentence) == (1, parts[0])
+    assert scorer._post_risk(parts, np.array([over, 0.95]), np.array([1, 3])).level == 3
+    assert scorer._post_risk(parts, np.array([0.1, 0.2]), np.array([3, 3])).level == 0
 
 
 @pytest.mark.parametrize(

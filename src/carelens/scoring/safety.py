@@ -15,7 +15,7 @@ Metrics, per (post, reply) pair:
 - ``post_risk_level`` (0-3): 0 none, 1 low (wish to be dead, non-specific thoughts, self-harm without
   suicidal intent), 2 high (method, intent, plan, means acquired, a past or aborted attempt), 3
   imminent (now, today or tonight; an attempt under way; farewells and final arrangements), after
-  the C-SSRS ladder. The level of the post's highest risk sentence (a second logistic regression),
+  the C-SSRS ladder. The level of the post's most likely risk sentence (a second logistic regression),
   raised by two rules over the risk post's sentences with at least half the threshold's probability:
   one naming a method with a plan, preparation or past attempt makes it at least 2; one naming a
   method or preparation with "now" (tonight, today, already took ...) makes it 3.
@@ -172,12 +172,9 @@ class SafetyScorer:
         if not parts:
             return PostRisk(0, 0.0, "", "")
         top = int(risk.argmax())
-        at_risk = risk >= self.risk_threshold
-        if not at_risk.any():
+        if risk[top] < self.risk_threshold:
             return PostRisk(0, float(risk[top]), "", parts[top])
-        candidates = np.flatnonzero(at_risk)
-        best = max(candidates, key=lambda i: (level[i], risk[i]))
-        post_level, sentence = int(level[best]), parts[best]
+        post_level, sentence = int(level[top]), parts[top]
         supported = [s for s, p in zip(parts, risk, strict=True) if p >= self.risk_threshold / 2]
         for floor, rule in ((2, _HIGH), (3, _IMMINENT)):
             hit = next((s for s in supported if rule(s)), "")
