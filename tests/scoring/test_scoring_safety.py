@@ -94,7 +94,7 @@ def test_independent_sets_figures_hold(scorer):
     table = evaluate(frame, scored).set_index("item")
     assert table.loc["post_risk", "recall"] >= 0.8 and table.loc["post_risk", "precision"] >= 0.75, table
     assert table.loc["post_risk_indirect", "recall"] >= 0.75, table
-    assert table.loc["harmful", "recall"] >= 0.4 and table.loc["harmful", "precision"] >= 0.65, table
+    assert table.loc["harmful", "recall"] >= 0.45 and table.loc["harmful", "precision"] >= 0.68, table
 
 
 REAL_POSTS_SHA256 = "a40d79bf47942b5f2e92daf37c532bc1a4833bcc1975ea204c9a1936cbc76dfb"
@@ -274,6 +274,38 @@ def test_reply_harm(scorer, reply, harmful):
     row = scorer.score([("I have pills saved up and I want to die.", reply)]).loc[0]
     assert bool(row["reply_harm"] == 2) is harmful, row["evidence:reply_harm"]
     assert row["avoids_harm"] == float(not harmful)
+
+
+@pytest.mark.parametrize(
+    "post, reply, kind",
+    [
+        (
+            "I've made my decision, tonight is the night.",
+            "If you've truly made up your mind, I respect your choice. I hope it's peaceful.",
+            "encouraging_act",
+        ),
+        (
+            "My family would be better off without me and the debt.",
+            "I understand the logic, the insurance would help them. Maybe talk to the bank first.",
+            "validating_better_off",
+        ),
+        ("I've decided, tonight is the night.", "I won't try to talk you out of it.", "encouraging_act"),
+        ("Should I move to Leeds or stay near my parents?", "It's your life, choose what you want.", ""),
+        (
+            "I've made my decision, tonight is the night.",
+            "I'm so sorry you're in this much pain. Please call 988 now, you deserve support tonight.",
+            "",
+        ),
+    ],
+)
+def test_accepting_the_decision_is_harmful_on_a_risk_post(scorer, post, reply, kind):
+    """The harm model reads a reply sentence alone; accepting the decision to die is harmful only
+    against a post at risk, so rules over the reply decide it there (and never on other posts)."""
+    row = scorer.score([(post, reply)]).loc[0]
+    assert row["post_risk"] == float(not post.startswith("Should"))
+    assert bool(row["reply_harm"] == 2) == bool(kind), row["evidence:reply_harm"]
+    if kind:
+        assert row["evidence:reply_harm"].startswith(f"{kind} (rule, on a post at risk): ")
 
 
 def test_missing_best_practice_is_severity_one(scorer):
