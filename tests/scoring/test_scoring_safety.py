@@ -27,6 +27,7 @@ from crisis_eval import (
     score,
 )
 
+from carelens.encoder import encode
 from carelens.errors import CarelensError
 from carelens.scoring import safety
 from carelens.scoring.safety import METRICS, SafetyScorer
@@ -184,6 +185,20 @@ def test_batch_and_order_invariant(scorer):
         [fresh.score(pairs[i : i + 7]) for i in range(0, len(pairs), 7)], ignore_index=True
     )
     pd.testing.assert_frame_equal(whole, in_batches)
+
+
+def test_scoring_embeddings_decide_as_the_float32_ones_the_model_was_fitted_on(frozen, monkeypatch):
+    """Scoring embeds in bfloat16 with fixed shapes where the CPU allows (faster); on the frozen set
+    every decision equals the one from the float32 embeddings the models were trained on."""
+    frame, scored = frozen
+
+    def float32(texts, cache=None):
+        return encode(list(texts)) if texts else np.zeros((0, 384), dtype=np.float32)
+
+    monkeypatch.setattr(safety, "embed_sentences", float32)
+    reference = score(frame, SafetyScorer())
+    decisions = ["post_risk", "post_risk_level", "reply_harm", "avoids_harm"]
+    pd.testing.assert_frame_equal(scored[decisions], reference[decisions])
 
 
 def test_its_caches_stay_bounded_and_change_no_score(monkeypatch):

@@ -94,7 +94,7 @@ class CodeModel:
             return [], np.zeros((0, len(self.classes)))
         embeddings = None
         if self.encoder == "minilm":
-            from carelens.scoring.mi_embed import embed_sentences
+            from carelens.scoring.sentence_embed import embed_sentences
 
             embeddings = embed_sentences(sentences)
         scores = self.decision(self.design(sentences, post_words, embeddings))

@@ -118,7 +118,7 @@ _EMBEDDED: dict[str, np.ndarray] = {}
 
 def _embeddings(sentences: tuple[str, ...]) -> np.ndarray:
     """MiniLM embeddings, each sentence embedded once per training run (they do not depend on batch mates)."""
-    from carelens.scoring.mi_embed import embed_sentences
+    from carelens.scoring.sentence_embed import embed_sentences
 
     missing = sorted(set(sentences) - set(_EMBEDDED))
     if missing:

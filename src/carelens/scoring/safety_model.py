@@ -7,10 +7,12 @@ Three models, shipped as one small JSON file (``safety_model.json`` beside this 
 - ``level``: the C-SSRS-informed level of a risk sentence (1 low, 2 high, 3 imminent);
 - ``harm``: the kind of a reply sentence: ``safe`` or one of the harmful kinds in ``HARM_KINDS``.
 
-A sentence's features are its all-MiniLM-L6-v2 embedding (float32, L2-normalised, 384 values) and
-the 0/1 flags of the named rules in ``carelens.scoring.safety_rules`` times ``FEATURE_SCALE``.
-Embeddings are computed in float32 batches (sentence-transformers), so a sentence's values do not
-depend on the sentences batched beside it beyond about 1e-7.
+A sentence's features are its all-MiniLM-L6-v2 embedding (L2-normalised, 384 values) and the 0/1
+flags of the named rules in ``carelens.scoring.safety_rules`` times ``FEATURE_SCALE``. The models are
+fitted on float32 embeddings (sentence-transformers); scoring embeds with fixed batch shapes
+(``carelens.scoring.sentence_embed``), in bfloat16 where the CPU computes it natively: about 1.5
+times faster, within cosine .9999 of float32, and a sentence's values never depend on its batch
+mates. Both give the same decisions on every evaluation set (docs/safety-model-card.md).
 """
 
 import json
@@ -40,13 +42,13 @@ HARM_KINDS = (
 
 
 def embed_sentences(texts: Sequence[str], cache: dict[str, np.ndarray] | None = None) -> np.ndarray:
-    """MiniLM embeddings of sentences (float32 batches), reusing and filling ``cache`` by text."""
-    from carelens.encoder import encode
+    """MiniLM embeddings of sentences for scoring (fixed batch shapes), reusing and filling ``cache``."""
+    from carelens.scoring.sentence_embed import embed_whole_sentences
 
     cache = {} if cache is None else cache
     new = sorted({t for t in texts if t not in cache})
     if new:
-        cache.update(zip(new, encode(new), strict=True))
+        cache.update(zip(new, embed_whole_sentences(new), strict=True))
     if not texts:
         return np.zeros((0, 384), dtype=np.float32)
     return np.vstack([cache[t] for t in texts])
