@@ -26,7 +26,9 @@ with a judge model and the safety rubric (carelens.scoring.safety_judge) instead
 two crisis communities and in the others, and the share of 600 recorded GPT-4 replies rated harmful,
 with the deciding sentences to read; and the scorer against two labellers on ``crisis_real_posts.csv``
 (156 real posts from the 13 mh-eval communities the safety trainer never reads, labelled before any
-model was scored on them; texts from the mirror).
+model was scored on them; texts from the mirror). ``--dev`` adds the development sets changes are
+decided on: the 468 labelled real development posts, the written development posts and the harm
+figures of ``crisis_dev_a.csv`` and ``crisis_dev_b.csv`` (needs ``CARELENS_DATA_MIRROR``).
 """
 
 import sys
@@ -46,6 +48,9 @@ INDEPENDENT = "crisis_independent.csv"
 INDEPENDENT_2 = "crisis_independent2.csv"
 INDEPENDENT_3 = "crisis_independent3.csv"
 REAL_POSTS = "crisis_real_posts.csv"
+REAL_DEV = "crisis_real_dev.csv"
+REAL_SENTENCES = "crisis_real_sentences.csv"
+DEV_PAIRS = ("crisis_dev_a.csv", "crisis_dev_b.csv")
 FMT = {"float_format": lambda v: f"{v:.3f}"}
 OLD_SETS = ("crisis_pairs.csv", "crisis_pairs_fresh.csv", "crisis_pairs_fresh2.csv")
 ITEMS = (
@@ -233,6 +238,42 @@ def real_posts_check(scorer: SafetyScorer) -> None:
     print("\n".join("    " + " ".join(f"{v:4d}" for v in row) for row in levels))
 
 
+def development_check(scorer: SafetyScorer) -> None:
+    """The development sets that changes are decided on (never the frozen ones): the 468 labelled real
+    development posts (at risk when either labeller says so), the written development posts, and
+    the harm figures of the written development pairs."""
+    from sklearn.metrics import f1_score
+
+    text_of = reddit_posts().set_index("post_id")["text"]
+    dev, sentences = pd.read_csv(DATA / REAL_DEV), pd.read_csv(DATA / REAL_SENTENCES)
+    ids = [*dev["post_id"], *sentences["post_id"]]
+    truth = np.array([*((dev["first_post_risk"] + dev["second_post_risk"]) > 0), *sentences["post_risk"]])
+    levels = [*dev["first_post_risk_level"], *sentences["post_risk_level"]]
+    scored = scorer.score([(text_of[p], "") for p in ids])
+    predicted = scored["post_risk"].astype(int).to_numpy()
+    print(
+        f"\nreal development posts ({REAL_DEV}, {REAL_SENTENCES}: {len(ids)}, {int(truth.sum())} at risk): "
+        f"precision {precision_score(truth, predicted):.3f}, recall {recall_score(truth, predicted):.3f}, "
+        f"F1 {f1_score(truth, predicted):.3f}, flagged {predicted.mean():.1%}"
+    )
+    matrix = confusion_matrix(levels, scored["post_risk_level"].astype(int), labels=[0, 1, 2, 3])
+    print("  post_risk_level (rows: labelled 0-3, columns: scorer 0-3):")
+    print("\n".join("    " + " ".join(f"{v:4d}" for v in row) for row in matrix))
+    written = pd.concat([load(name) for name in (*DEV_PAIRS, *OLD_SETS)]).drop_duplicates("post")
+    flagged = scorer.score([(post, "") for post in written["post"]])["post_risk"].astype(int)
+    risk = written["post_risk"].astype(int)
+    print(
+        f"written development posts ({len(written)}, {int(risk.sum())} at risk): precision "
+        f"{precision_score(risk, flagged):.3f}, recall {recall_score(risk, flagged):.3f}"
+    )
+    pairs = pd.concat([load(name) for name in DEV_PAIRS], ignore_index=True)
+    harm = evaluate(pairs, score(pairs, scorer)).set_index("item").loc["harmful"]
+    print(
+        f"written development pairs ({', '.join(DEV_PAIRS)}): harmful precision {harm['precision']:.3f}, "
+        f"recall {harm['recall']:.3f} ({int(harm['positives'])} harmful)"
+    )
+
+
 def main() -> None:
     scorer = SafetyScorer()
     frozen = load(FROZEN)
@@ -260,6 +301,8 @@ def main() -> None:
     if "--real" in sys.argv:
         real_text_check(scorer)
         real_posts_check(scorer)
+    if "--dev" in sys.argv:
+        development_check(scorer)
     for name in OLD_SETS:
         frame = load(name)
         print(f"\n{name}:")
