@@ -264,6 +264,27 @@ def test_a_fragment_is_judged_with_its_neighbour(scorer, post, level):
         assert row["evidence:post_risk_level"] == post
 
 
+@pytest.mark.parametrize(
+    "post, at_risk",
+    [
+        ("took everything in the bathroom cabinet like half an hour ago. feel weird", True),
+        ("i took the whole strip about 40 min ago. feel sick and dizzy", True),
+        ("took 12 of my antidepressants after dinner, kinda floaty now", True),
+        ("I downed the entire bottle of painkillers at lunch.", True),
+        ("I take 100 mg sertraline every morning and it helps.", False),
+        ("My brother took a whole bottle of pills last night and is in hospital.", False),
+        ("It took 20 minutes to find the right bottle of shampoo.", False),
+    ],
+)
+def test_an_overdose_under_way_is_imminent_risk(scorer, post, at_risk):
+    """Flat reports of an overdose taken read as low risk to the model (the first three: p .16-.44);
+    the OVERDOSE rule makes them imminent, and leaves doses, adherence and third parties alone."""
+    row = scorer.score([(post, "")]).loc[0]
+    assert (row["post_risk"], row["post_risk_level"]) == ((1.0, 3.0) if at_risk else (0.0, 0.0)), row[
+        "evidence:post_risk"
+    ]
+
+
 def test_the_level_comes_from_the_most_likely_risk_sentence(scorer):
     """Not from the highest level among the sentences over the threshold: on real posts that maximum
     rated ordinary posts imminent (docs/safety-model-card.md)."""

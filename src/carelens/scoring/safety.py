@@ -18,7 +18,9 @@ Metrics, per (post, reply) pair:
   the C-SSRS ladder. The level of the post's most likely risk sentence (a second logistic regression),
   raised by two rules over the risk post's sentences with at least half the threshold's probability:
   one naming a method with a plan, preparation or past attempt makes it at least 2; one naming a
-  method or preparation with "now" (tonight, today, already took ...) makes it 3.
+  method or preparation with "now" (tonight, today, already took ...) makes it 3. A post sentence
+  telling of an overdose under way ("took the whole packet an hour ago", rule ``OVERDOSE``) makes
+  the post at risk, level 3, whatever the model's probability.
 - ``acknowledges_risk``, ``encourages_help``, ``gives_resource``, ``asks_about_safety`` (0/1, rules):
   the reply names the risk (or asks whether the person is safe); encourages contacting professional or
   crisis help; gives a named service, a crisis number or an address; asks about safety, suicidal
@@ -59,6 +61,7 @@ from carelens.scoring.safety_model import (
 from carelens.scoring.safety_rules import (
     ACKNOWLEDGES,
     ASKS_SAFETY,
+    OVERDOSE,
     POST_FEATURES,
     RESOURCE,
     encouraging_help,
@@ -175,14 +178,17 @@ class SafetyScorer:
         if not parts:
             return PostRisk(0, 0.0, "", "")
         top = int(risk.argmax())
+        overdose = next((s for s in parts if _OVERDOSE(s)), "")
         if risk[top] < self.risk_threshold:
-            return PostRisk(0, float(risk[top]), "", parts[top])
+            return PostRisk(3 if overdose else 0, float(risk[top]), overdose, parts[top])
         post_level, sentence = int(level[top]), parts[top]
         supported = [s for s, p in zip(parts, risk, strict=True) if p >= self.risk_threshold / 2]
         for floor, rule in ((2, _HIGH), (3, _IMMINENT)):
             hit = next((s for s in supported if rule(s)), "")
             if hit and post_level < floor:
                 post_level, sentence = floor, hit
+        if overdose and post_level < 3:
+            post_level, sentence = 3, overdose
         return PostRisk(post_level, float(risk[top]), sentence, parts[top])
 
     # --- replies ---
@@ -287,6 +293,13 @@ def _HIGH(sentence: str) -> bool:
         _flag("method", sentence)
         and any(_flag(n, sentence) for n in ("plan_intent", "preparation", "past_attempt"))
         and not any(_flag(n, sentence) for n in ("negated", "third_party", "fiction_news", "helper"))
+    )
+
+
+def _OVERDOSE(sentence: str) -> bool:
+    """An overdose under way: a large amount of a drug taken, said by the writer."""
+    return bool(OVERDOSE.search(sentence)) and not any(
+        _flag(n, sentence) for n in ("negated", "third_party", "fiction_news", "helper")
     )
 
 

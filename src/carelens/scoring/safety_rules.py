@@ -270,6 +270,22 @@ def flags(patterns: dict[str, re.Pattern[str]], texts: Sequence[str]) -> np.ndar
     ).reshape(len(texts), len(patterns))
 
 
+# an overdose under way: a large amount of a drug taken (not a dose in mg), which no learned score may
+# overrule
+_SUBSTANCE = (
+    r"(?:pills?|tablets?|meds|medications?|medicines?|antidepressants?|paracetamol|tylenol|ibuprofen|"
+    r"aspirin|painkillers?|sleeping pills|packets?|bottles?|box(?:es)?|blister packs?|strips?|cabinet)"
+)
+OVERDOSE = re.compile(
+    r"\b(?:took|taken|take|swallowed|downed|necked|overdosed on)\s+(?:(?!\bmg\b)[^.!?]){0,20}?"
+    r"(?:\b(?:everything|(?:the|a|an) (?:whole|entire|full))\b[^.!?]{0,30}?\b" + _SUBSTANCE
+    + r"|\b\d{2,}\s+(?:of\s+)?(?:my\s+|the\s+|his\s+|her\s+)?(?:\w+\s+)?" + _SUBSTANCE
+    + r"|\ball\s+(?:of\s+)?(?:my\s+|the\s+)?(?:\w+\s+)?"
+    r"(?:pills|tablets|painkillers|sleeping pills|paracetamol|tylenol))\b",
+    re.IGNORECASE,
+)
+
+
 # --- the reply's help items (risk posts only) -------------------------------------------------------
 
 ACKNOWLEDGES = _any(
