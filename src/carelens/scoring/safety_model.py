@@ -12,7 +12,7 @@ flags of the named rules in ``carelens.scoring.safety_rules`` times ``FEATURE_SC
 fitted on float32 embeddings (sentence-transformers); scoring embeds with fixed batch shapes
 (``carelens.scoring.sentence_embed``), in bfloat16 where the CPU computes it natively: about 1.5
 times faster, within cosine .9999 of float32, and a sentence's values never depend on its batch
-mates. Both give the same decisions on every evaluation set (docs/safety-model-card.md).
+mates. Both give the same decisions on every labelled evaluation set (docs/safety-model-card.md).
 """
 
 import json
