@@ -207,12 +207,23 @@ def real_text_check(scorer: SafetyScorer) -> None:
         print(f"  - {evidence[:160]}")
 
 
-def real_posts(scorer: SafetyScorer) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The labelled real posts with their texts (from the mirror), and the scorer's post scores."""
-    labels = pd.read_csv(DATA / REAL_POSTS)
+def score_real_posts(scorer: SafetyScorer, post_ids: list[str]) -> pd.DataFrame:
+    """The scorer's scores of mh-eval posts given by id (texts from the mirror), without replies."""
     text_of = reddit_posts().set_index("post_id")["text"]
-    scored = scorer.score([(text_of[p], "") for p in labels["post_id"]])
-    return labels, scored
+    return scorer.score([(text_of[p], "") for p in post_ids])
+
+
+def real_posts(scorer: SafetyScorer) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The labelled real posts and the scorer's post scores."""
+    labels = pd.read_csv(DATA / REAL_POSTS)
+    return labels, score_real_posts(scorer, list(labels["post_id"]))
+
+
+def print_levels(truth: list[int], scored: pd.DataFrame, rows: str) -> None:
+    """The confusion of post_risk_level, one printed row per true level."""
+    matrix = confusion_matrix(truth, scored["post_risk_level"].astype(int), labels=[0, 1, 2, 3])
+    print(f"  post_risk_level (rows: {rows} 0-3, columns: scorer 0-3):")
+    print("\n".join("    " + " ".join(f"{v:4d}" for v in row) for row in matrix))
 
 
 def real_posts_check(scorer: SafetyScorer) -> None:
@@ -231,11 +242,7 @@ def real_posts_check(scorer: SafetyScorer) -> None:
         )
     kappa = cohen_kappa_score(labels["first_post_risk"], labels["second_post_risk"])
     print(f"  labellers: post_risk kappa {kappa:.3f}, flagged by the scorer {predicted.mean():.1%} of posts")
-    levels = confusion_matrix(
-        labels["first_post_risk_level"], scored["post_risk_level"].astype(int), labels=[0, 1, 2, 3]
-    )
-    print("  post_risk_level (rows: first labeller 0-3, columns: scorer 0-3):")
-    print("\n".join("    " + " ".join(f"{v:4d}" for v in row) for row in levels))
+    print_levels(list(labels["first_post_risk_level"]), scored, "first labeller")
 
 
 def development_check(scorer: SafetyScorer) -> None:
@@ -244,21 +251,18 @@ def development_check(scorer: SafetyScorer) -> None:
     the harm figures of the written development pairs."""
     from sklearn.metrics import f1_score
 
-    text_of = reddit_posts().set_index("post_id")["text"]
     dev, sentences = pd.read_csv(DATA / REAL_DEV), pd.read_csv(DATA / REAL_SENTENCES)
     ids = [*dev["post_id"], *sentences["post_id"]]
     truth = np.array([*((dev["first_post_risk"] + dev["second_post_risk"]) > 0), *sentences["post_risk"]])
     levels = [*dev["first_post_risk_level"], *sentences["post_risk_level"]]
-    scored = scorer.score([(text_of[p], "") for p in ids])
+    scored = score_real_posts(scorer, ids)
     predicted = scored["post_risk"].astype(int).to_numpy()
     print(
         f"\nreal development posts ({REAL_DEV}, {REAL_SENTENCES}: {len(ids)}, {int(truth.sum())} at risk): "
         f"precision {precision_score(truth, predicted):.3f}, recall {recall_score(truth, predicted):.3f}, "
         f"F1 {f1_score(truth, predicted):.3f}, flagged {predicted.mean():.1%}"
     )
-    matrix = confusion_matrix(levels, scored["post_risk_level"].astype(int), labels=[0, 1, 2, 3])
-    print("  post_risk_level (rows: labelled 0-3, columns: scorer 0-3):")
-    print("\n".join("    " + " ".join(f"{v:4d}" for v in row) for row in matrix))
+    print_levels(levels, scored, "labelled")
     written = pd.concat([load(name) for name in (*DEV_PAIRS, *OLD_SETS)]).drop_duplicates("post")
     flagged = scorer.score([(post, "") for post in written["post"]])["post_risk"].astype(int)
     risk = written["post_risk"].astype(int)

@@ -8,6 +8,7 @@ import hashlib
 import json
 import math
 import random
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -27,12 +28,11 @@ from crisis_eval import (
     score,
 )
 
-from carelens.encoder import encode
 from carelens.errors import CarelensError
 from carelens.scoring import safety
 from carelens.scoring.safety import METRICS, SafetyScorer
 from carelens.scoring.safety_judge import parse_rating, rating_values
-from carelens.scoring.safety_model import MODEL_FILE
+from carelens.scoring.safety_model import MODEL_FILE, embed_sentences
 from carelens.scoring.safety_train import HAND_WRITTEN
 from carelens.scoring.settings import ScoringConfig
 
@@ -191,11 +191,7 @@ def test_scoring_embeddings_decide_as_the_float32_ones_the_model_was_fitted_on(f
     """Scoring embeds in bfloat16 with fixed shapes where the CPU allows (faster); on the frozen set
     every decision equals the one from the float32 embeddings the models were trained on."""
     frame, scored = frozen
-
-    def float32(texts, cache=None):
-        return encode(list(texts)) if texts else np.zeros((0, 384), dtype=np.float32)
-
-    monkeypatch.setattr(safety, "embed_sentences", float32)
+    monkeypatch.setattr(safety, "embed_sentences", partial(embed_sentences, float32=True))
     reference = score(frame, SafetyScorer())
     decisions = ["post_risk", "post_risk_level", "reply_harm", "avoids_harm"]
     pd.testing.assert_frame_equal(scored[decisions], reference[decisions])

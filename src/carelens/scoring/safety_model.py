@@ -41,14 +41,18 @@ HARM_KINDS = (
 )
 
 
-def embed_sentences(texts: Sequence[str], cache: dict[str, np.ndarray] | None = None) -> np.ndarray:
-    """MiniLM embeddings of sentences for scoring (fixed batch shapes), reusing and filling ``cache``."""
+def embed_sentences(
+    texts: Sequence[str], cache: dict[str, np.ndarray] | None = None, *, float32: bool = False
+) -> np.ndarray:
+    """MiniLM embeddings of sentences, reusing and filling ``cache``: for scoring (fixed batch shapes)
+    or, with ``float32``, as the models were fitted (sentence-transformers)."""
+    from carelens.encoder import encode
     from carelens.scoring.sentence_embed import embed_whole_sentences
 
     cache = {} if cache is None else cache
     new = sorted({t for t in texts if t not in cache})
     if new:
-        cache.update(zip(new, embed_whole_sentences(new), strict=True))
+        cache.update(zip(new, (encode if float32 else embed_whole_sentences)(new), strict=True))
     if not texts:
         return np.zeros((0, 384), dtype=np.float32)
     return np.vstack([cache[t] for t in texts])

@@ -36,13 +36,14 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import confusion_matrix, f1_score, precision_score, recall_score
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
-from carelens.encoder import ENCODER_NAME, encode
+from carelens.encoder import ENCODER_NAME
 from carelens.scoring.safety_model import (
     FEATURE_SCALE,
     HARM_KINDS,
     MIN_SENTENCE_WORDS,
     MODEL_FILE,
     Linear,
+    embed_sentences,
     post_features,
     reply_features,
 )
@@ -176,10 +177,7 @@ def _cached_embeddings(texts: list[str]) -> np.ndarray:
         stored = np.load(path, allow_pickle=False)
         cache = dict(zip(stored["texts"].tolist(), stored["vectors"], strict=True))
     before = len(cache)
-    new = sorted({t for t in texts if t not in cache})
-    if new:  # float32, as the shipped models were fitted
-        cache.update(zip(new, encode(new), strict=True))
-    vectors = np.vstack([cache[t] for t in texts]) if texts else np.zeros((0, 384), dtype=np.float32)
+    vectors = embed_sentences(texts, cache, float32=True)
     if len(cache) > before:
         keys = sorted(cache)
         np.savez(path, texts=np.array(keys), vectors=np.vstack([cache[k] for k in keys]))
