@@ -9,6 +9,7 @@ retry, limit or cache (the engine does); it maps a provider's content-filter ans
 from __future__ import annotations
 
 import asyncio
+import atexit
 import importlib.util
 import os
 import threading
@@ -220,6 +221,9 @@ def _load_llama() -> Any:
                     seed=0,
                     verbose=False,
                 )
+            # Freed before the interpreter tears down llama_cpp's module globals, which its own
+            # finaliser needs ("Exception ignored in Llama.__del__" at exit otherwise).
+            atexit.register(_LLAMA.close)
         return _LLAMA
 
 
