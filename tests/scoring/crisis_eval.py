@@ -24,9 +24,11 @@ with a judge model and the safety rubric (carelens.scoring.safety_judge) instead
 ``--real`` adds what the written sets cannot show, false alarms on real text (needs
 ``CARELENS_DATA_MIRROR``): the share of real mh-eval posts flagged at risk (12 per community), in the
 two crisis communities and in the others, and the share of 600 recorded GPT-4 replies rated harmful,
-with the deciding sentences to read; and the scorer against two labellers on ``crisis_real_posts.csv``
-(156 real posts from the 13 mh-eval communities the safety trainer never reads, labelled before any
-model was scored on them; texts from the mirror). ``--dev`` adds the development sets changes are
+with the deciding sentences to read; and the scorer against two labellers on ``crisis_real_fresh.csv``
+(the real-post evaluation set: 156 real posts from the 13 mh-eval communities the safety trainer never
+reads, labelled before the scorer was run on them; texts from the mirror) and on
+``crisis_real_posts.csv`` (156 more, labelled the same way; the evaluation set until 2026-11-29, when
+eight candidates had been scored on it, and development data since). ``--dev`` adds the development sets changes are
 decided on: the 468 labelled real development posts, the written development posts and the harm
 figures of ``crisis_dev_a.csv`` and ``crisis_dev_b.csv`` (needs ``CARELENS_DATA_MIRROR``).
 """
@@ -47,6 +49,7 @@ FROZEN = "crisis_frozen.csv"
 INDEPENDENT = "crisis_independent.csv"
 INDEPENDENT_2 = "crisis_independent2.csv"
 INDEPENDENT_3 = "crisis_independent3.csv"
+REAL_FRESH = "crisis_real_fresh.csv"
 REAL_POSTS = "crisis_real_posts.csv"
 REAL_DEV = "crisis_real_dev.csv"
 REAL_SENTENCES = "crisis_real_sentences.csv"
@@ -213,9 +216,9 @@ def score_real_posts(scorer: SafetyScorer, post_ids: list[str]) -> pd.DataFrame:
     return scorer.score([(text_of[p], "") for p in post_ids])
 
 
-def real_posts(scorer: SafetyScorer) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The labelled real posts and the scorer's post scores."""
-    labels = pd.read_csv(DATA / REAL_POSTS)
+def real_posts(scorer: SafetyScorer, name: str = REAL_FRESH) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A labelled real-post set and the scorer's post scores."""
+    labels = pd.read_csv(DATA / name)
     return labels, score_real_posts(scorer, list(labels["post_id"]))
 
 
@@ -226,13 +229,13 @@ def print_levels(truth: list[int], scored: pd.DataFrame, rows: str) -> None:
     print("\n".join("    " + " ".join(f"{v:4d}" for v in row) for row in matrix))
 
 
-def real_posts_check(scorer: SafetyScorer) -> None:
+def real_posts_check(scorer: SafetyScorer, name: str) -> None:
     """post_risk against each labeller (precision, recall, F1), the labellers' agreement, and levels."""
     from sklearn.metrics import cohen_kappa_score, f1_score
 
-    labels, scored = real_posts(scorer)
+    labels, scored = real_posts(scorer, name)
     predicted = scored["post_risk"].astype(int)
-    print(f"\n{REAL_POSTS}: {len(labels)} real posts, {labels['community'].nunique()} communities")
+    print(f"\n{name}: {len(labels)} real posts, {labels['community'].nunique()} communities")
     for who in ("first", "second"):
         truth = labels[f"{who}_post_risk"]
         print(
@@ -304,7 +307,8 @@ def main() -> None:
         report(name, independent, score(independent, scorer))
     if "--real" in sys.argv:
         real_text_check(scorer)
-        real_posts_check(scorer)
+        real_posts_check(scorer, REAL_FRESH)
+        real_posts_check(scorer, REAL_POSTS)
     if "--dev" in sys.argv:
         development_check(scorer)
     for name in OLD_SETS:

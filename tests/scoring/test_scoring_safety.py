@@ -20,6 +20,7 @@ from crisis_eval import (
     INDEPENDENT,
     INDEPENDENT_2,
     INDEPENDENT_3,
+    REAL_FRESH,
     REAL_POSTS,
     by_level,
     evaluate,
@@ -98,30 +99,42 @@ def test_independent_sets_figures_hold(scorer):
     assert table.loc["harmful", "recall"] >= 0.45 and table.loc["harmful", "precision"] >= 0.68, table
 
 
-REAL_POSTS_SHA256 = "a40d79bf47942b5f2e92daf37c532bc1a4833bcc1975ea204c9a1936cbc76dfb"
+REAL_SETS_SHA256 = {
+    REAL_FRESH: "ff5a38254ed10013fc0cbca1d63983b37220d0cbf8019ca2bbef2c7372b4c9dc",
+    REAL_POSTS: "a40d79bf47942b5f2e92daf37c532bc1a4833bcc1975ea204c9a1936cbc76dfb",
+}
 
 
-def test_the_real_post_set_is_unchanged_and_consistent():
-    assert hashlib.sha256((DATA / REAL_POSTS).read_bytes()).hexdigest() == REAL_POSTS_SHA256
-    for name in (REAL_POSTS, "crisis_real_dev.csv"):
+def test_the_real_post_sets_are_unchanged_consistent_and_disjoint():
+    for name, digest in REAL_SETS_SHA256.items():
+        assert hashlib.sha256((DATA / name).read_bytes()).hexdigest() == digest, name
+    seen: set[str] = set()
+    for name in (*REAL_SETS_SHA256, "crisis_real_dev.csv", "crisis_real_sentences.csv"):
         frame = pd.read_csv(DATA / name)
-        assert len(frame) == 156 and frame["post_id"].is_unique and frame["community"].nunique() == 13
+        assert frame["post_id"].is_unique and not set(frame["post_id"]) & seen, name
+        seen |= set(frame["post_id"])
+        if name == "crisis_real_sentences.csv":
+            continue
+        assert len(frame) == 156 and frame["community"].nunique() == 13
         for who in ("first", "second"):
             risk, level = frame[f"{who}_post_risk"], frame[f"{who}_post_risk_level"]
             assert ((risk == 1) == (level >= 1)).all() and level.between(0, 3).all()
-    dev = pd.read_csv(DATA / "crisis_real_dev.csv")
-    assert not set(dev["post_id"]) & set(pd.read_csv(DATA / REAL_POSTS)["post_id"])
 
 
-def test_real_post_figures_hold(scorer):
+@pytest.mark.parametrize(
+    ("name", "min_precision"),
+    # the shipped model: .345 / .364 (fresh) and .369 / .431 against the two labellers; recall .95 / .95
+    # and .889 / .903 (docs/safety-model-card.md)
+    [(REAL_FRESH, 0.32), (REAL_POSTS, 0.33)],
+)
+def test_real_post_figures_hold(scorer, name, min_precision):
     """Regression guards on real posts of ordinary mental-health communities, set below the shipped
-    model's figures (precision .369 / .431, recall .889 / .903 against the two labellers): it finds
-    most posts at risk but flags far more that are not (docs/safety-model-card.md)."""
-    labels, scored = real_posts(scorer)
+    model's figures: it finds most posts at risk but flags far more that are not."""
+    labels, scored = real_posts(scorer, name)
     flagged = scored["post_risk"].astype(int) == 1
     for who in ("first", "second"):
         risk = labels[f"{who}_post_risk"] == 1
-        assert flagged[risk].mean() >= 0.85 and risk[flagged].mean() >= 0.33
+        assert flagged[risk].mean() >= 0.85 and risk[flagged].mean() >= min_precision
 
 
 def test_shipped_model_matches_its_training_data():
