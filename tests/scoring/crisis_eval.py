@@ -28,9 +28,9 @@ with the deciding sentences to read; and the scorer against two labellers on ``c
 (the real-post evaluation set: 156 real posts from the 13 mh-eval communities the safety trainer never
 reads, labelled before the scorer was run on them; texts from the mirror) and on
 ``crisis_real_posts.csv`` (156 more, labelled the same way; the evaluation set until 2026-11-29, when
-eight candidates had been scored on it, and development data since). ``--dev`` adds the development sets changes are
-decided on: the 468 labelled real development posts, the written development posts and the harm
-figures of ``crisis_dev_a.csv`` and ``crisis_dev_b.csv`` (needs ``CARELENS_DATA_MIRROR``).
+eight candidates had been scored on it, and development data since). ``--dev`` adds the development
+sets changes are decided on: the 468 labelled real development posts, the written development posts
+and the harm figures of ``crisis_dev_a.csv`` and ``crisis_dev_b.csv`` (needs ``CARELENS_DATA_MIRROR``).
 """
 
 import sys
