@@ -13,14 +13,15 @@ from carelens.scoring.mi_features import FEATURES, sentence_features
 from carelens.scoring.mi_globals import post_talk, summarise
 from carelens.scoring.mi_model import CODES, load_model
 from carelens.scoring.mi_text import content_words, sentence_hash, split_sentences
-from carelens.scoring.mi_train import EVAL_FILE, HANDWRITTEN_FILE, TRAIN_FILE, checksum
+from carelens.scoring.mi_train import EVAL_FILE, HANDWRITTEN_FILE, MORE_FILE, TRAIN_FILE, checksum
 from carelens.scoring.settings import ScoringConfig
 
 POST = "I've been drinking every night and I want to stop, but nothing helps."
 PAIRS = [
     (
         POST,
-        "It sounds like you feel trapped. What would help you most right now? It's entirely your decision.",
+        "It sounds like you feel trapped. How long have you been drinking every night? "
+        "It's entirely your decision.",
     ),
     (POST, "You should see a doctor. Stop making excuses."),
     ("My cat died last week.", "Hugs."),
@@ -75,6 +76,7 @@ def test_scores_one_row_per_pair_with_evidence_exactly_where_a_value_is(scorer: 
 def test_codes_clear_sentences(scorer: MIScorer) -> None:
     coded = scorer.code(PAIRS[:2])
     codes = [c for reply in coded for c, _ in reply]
+    assert codes[0] in ("SR", "CR")
     assert codes[1] == "Q"
     assert codes[2] == "EMPH"
     assert codes[3] == "PERS"
@@ -83,7 +85,7 @@ def test_codes_clear_sentences(scorer: MIScorer) -> None:
 
 def test_evidence_names_the_sentences_and_codes(scorer: MIScorer) -> None:
     frame = scorer.score(PAIRS[:1])
-    assert "Q: What would help you most right now?" in frame.loc[0, "evidence:mi_questions"]
+    assert "Q: How long have you been drinking every night?" in frame.loc[0, "evidence:mi_questions"]
     assert frame.loc[0, "mi_questions"] == 1
 
 
@@ -131,6 +133,9 @@ def test_params_and_config(scorer: MIScorer) -> None:
         MIScorer(min_shared_words=0)
     with pytest.raises(CarelensError, match="no MI code model"):
         MIScorer(model="/nonexistent/model.npz")
+    fast = MIScorer(model="fast")
+    assert fast.notes["code_model"] == "mi-codes-none" and fast.parallel
+    assert scorer.notes["code_model"] == "mi-codes-finetuned" and not scorer.parallel
 
 
 def test_summary_scores_follow_miti_definitions() -> None:
@@ -169,22 +174,40 @@ def test_post_talk_patterns() -> None:
 
 def test_label_files_are_valid_and_disjoint() -> None:
     evaluation, train, hand = pd.read_csv(EVAL_FILE), pd.read_csv(TRAIN_FILE), pd.read_csv(HANDWRITTEN_FILE)
-    for frame in (evaluation, train, hand):
+    more = pd.read_csv(MORE_FILE)
+    for frame in (evaluation, train, hand, more):
         assert set(frame["code"]) <= set(CODES)
-    assert not set(evaluation["response_id"]) & set(train["response_id"])
-    assert not evaluation.duplicated(["response_id", "index"]).any()
-    assert (
-        "text" not in evaluation.columns and "sentence" not in evaluation.columns
-    )  # no data texts committed
+    for a, b in ((evaluation, train), (evaluation, more), (train, more)):
+        assert not set(a["response_id"]) & set(b["response_id"])
+    for frame in (evaluation, train, more):
+        assert not frame.duplicated(["response_id", "index"]).any()
+        assert "text" not in frame.columns and "sentence" not in frame.columns  # no data texts committed
 
 
-def test_shipped_model_matches_the_committed_labels() -> None:
+def test_shipped_models_match_the_committed_labels() -> None:
+    from carelens.scoring.mi import DEFAULT_MODEL, FAST_MODEL
+
+    for path, files in (
+        (DEFAULT_MODEL, (TRAIN_FILE, HANDWRITTEN_FILE, MORE_FILE)),
+        (FAST_MODEL, (TRAIN_FILE, HANDWRITTEN_FILE)),
+    ):
+        card = load_model(path).card
+        assert card["data"]["labels_sha256"] == checksum(*files), path
+        assert card["data"]["eval_labels_sha256"] == checksum(EVAL_FILE)
+        assert card["frozen_eval"]["n"] == len(pd.read_csv(EVAL_FILE))
+
+
+@pytest.mark.slow
+def test_the_shipped_model_scores_its_cards_frozen_figures(mirror: object) -> None:
+    """The frozen-set figures of the card are those of the model as shipped and as scored (fixed
+    shapes, float16-rounded encoder), not only of the model in the trainer's memory."""
     from carelens.scoring.mi import DEFAULT_MODEL
+    from carelens.scoring.mi_train import figures, labelled_real, predict_frame
 
-    card = load_model(DEFAULT_MODEL).card
-    assert card["data"]["labels_sha256"] == checksum(TRAIN_FILE, HANDWRITTEN_FILE)
-    assert card["data"]["eval_labels_sha256"] == checksum(EVAL_FILE)
-    assert card["frozen_eval"]["n"] == len(pd.read_csv(EVAL_FILE))
+    model = load_model(DEFAULT_MODEL)
+    frozen = labelled_real(EVAL_FILE)
+    measured = figures(list(frozen["code"]), predict_frame(model, frozen))
+    assert measured == model.card["frozen_eval"]
 
 
 def test_judge_rubric_names_the_three_globals() -> None:

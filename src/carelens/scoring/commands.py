@@ -67,8 +67,8 @@ def _train_shipped(model: str, seed: int) -> None:
     else:
         from carelens.scoring.mi_train import train_mi
 
-        train_mi(encoder="none", out=folder, seed=seed)
-        option = f'[scoring.options.mi] model = "{folder / "mi_model.npz"}"'
+        path = train_mi(encoder="finetuned", out=folder, seed=seed)
+        option = f'[scoring.options.mi] model = "{path}"'
     console.print(f"model and card written to {folder}; to score with it use {option}", markup=False)
 
 

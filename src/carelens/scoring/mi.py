@@ -28,7 +28,8 @@ if TYPE_CHECKING:
 
 Pair = tuple[str, str]
 OPTIONS_KEY = "scoring.options.mi"
-DEFAULT_MODEL = SHIPPED / "mi_model.npz"
+DEFAULT_MODEL = SHIPPED / "mi_model_finetuned.npz"
+FAST_MODEL = SHIPPED / "mi_model.npz"  # the logistic-regression variant: numpy only, about 10x faster
 
 METRICS: tuple[str, ...] = (
     "mi_change_talk",
@@ -90,7 +91,9 @@ class MIScorer:
     Parameters
     ----------
     model:
-        Path of a code model (``NAME.npz`` with ``NAME.json``); None uses the shipped one.
+        Path of a code model (``NAME.npz`` with ``NAME.json``); None uses the shipped fine-tuned one,
+        ``"fast"`` the shipped logistic regression (``FAST_MODEL``: weaker on reflections, about ten
+        times faster, numpy only).
     advice_asked_is_permission:
         MITI codes advice the seeker asked for as persuasion with permission: when the post asks for
         advice ("any tips?", "what should I do?"), PERS sentences count as PWP (not MI-non-adherent).
@@ -100,7 +103,6 @@ class MIScorer:
     """
 
     name = "mi"
-    parallel = True  # numpy and scikit-learn only, cheap to build: may run in worker processes
     metrics = METRICS
     ranges = RANGES
 
@@ -112,7 +114,10 @@ class MIScorer:
         self.model = model
         self.advice_asked_is_permission = advice_asked_is_permission
         self.min_shared_words = min_shared_words
-        self._codes: CodeModel = load_model(Path(model).expanduser() if model else DEFAULT_MODEL)
+        path = FAST_MODEL if model == "fast" else Path(model).expanduser() if model else DEFAULT_MODEL
+        self._codes: CodeModel = load_model(path)
+        # Without an encoder it is numpy only and cheap to build, so it may run in worker processes.
+        self.parallel = self._codes.encoder == "none"
         self.notes: dict[str, Any] = {"code_model": self._codes.card.get("model", "")}
 
     def get_params(self) -> dict[str, Any]:

@@ -1,10 +1,11 @@
 """The MI behaviour-code model: one MITI 4.2.1 code per reply sentence.
 
-A multinomial logistic regression over three blocks of features, all computed per sentence:
-word uni- and bi-grams (TF-IDF, sublinear counts), the interpretable cues of
-``carelens.scoring.mi_features``, and optionally the sentence's MiniLM embedding
-(``encoder = "minilm"``). The fitted weights are plain arrays (``.npz``) with a JSON card beside them;
-inference needs numpy, scikit-learn's tokenizer and, for the MiniLM variant, the encoder.
+Three variants, by ``encoder``. ``finetuned`` (the shipped default): a fine-tuned MiniLM's sentence
+vector and the interpretable cues of ``carelens.scoring.mi_features`` under one linear layer
+(``carelens.scoring.mi_finetune``). ``none``: a multinomial logistic regression over word uni- and
+bi-grams (TF-IDF, sublinear counts) and the cues, numpy only. ``minilm``: the same plus the sentence's
+frozen MiniLM embedding. The linear weights are plain arrays (``NAME.npz``) with a JSON card beside
+them; the fine-tuned encoder's weights are in ``NAME.encoder.npz``.
 """
 
 import json
@@ -33,7 +34,7 @@ CODE_NAMES: dict[str, str] = {
 }
 TOKEN_PATTERN = r"[a-z]+(?:'[a-z]+)?|\?"
 NGRAMS = (1, 2)
-ENCODERS = ("none", "minilm")
+ENCODERS = ("finetuned", "none", "minilm")
 SHIPPED = Path(__file__).parent / "mi_data"
 
 
@@ -71,19 +72,35 @@ class CodeModel:
     intercept: np.ndarray
     classes: tuple[str, ...]
     card: dict[str, Any]
+    network: Any = None  # the fine-tuned encoder (``finetuned`` only)
+
+    def embeddings(self, sentences: list[str]) -> np.ndarray | None:
+        """The sentence vectors of the variant: fine-tuned, frozen MiniLM, or none."""
+        if self.encoder == "finetuned":
+            from carelens.scoring.mi_finetune import pooled
+
+            return pooled(self.network, sentences)
+        if self.encoder == "minilm":
+            from carelens.scoring.sentence_embed import embed_sentences
+
+            return embed_sentences(sentences)
+        return None
 
     def design(
         self, sentences: list[str], post_words: list[set[str]], embeddings: np.ndarray | None
     ) -> np.ndarray:
-        """The feature matrix: TF-IDF, standardised cues, then embeddings for the MiniLM variant."""
-        counts = _vectorizer(self.vocabulary).transform(sentences)
+        """The feature matrix: (TF-IDF,) standardised cues (, frozen embeddings); for the fine-tuned
+        variant, its sentence vectors then the cues."""
         cues = np.stack([sentence_features(s, w) for s, w in zip(sentences, post_words, strict=True)])
-        blocks = [tfidf(counts, self.idf), (cues - self.cue_mean) / self.cue_scale]
-        if self.encoder == "minilm":
-            if embeddings is None:
-                raise ValueError("the minilm variant needs sentence embeddings")
-            blocks.append(embeddings)
-        return np.hstack(blocks).astype(np.float32)
+        standard = (cues - self.cue_mean) / self.cue_scale
+        if self.encoder == "none":
+            return np.hstack([tfidf(_vectorizer(self.vocabulary).transform(sentences), self.idf), standard])
+        if embeddings is None:
+            raise ValueError(f"the {self.encoder} variant needs sentence embeddings")
+        if self.encoder == "finetuned":
+            return np.hstack([embeddings, standard]).astype(np.float32)
+        counts = _vectorizer(self.vocabulary).transform(sentences)
+        return np.hstack([tfidf(counts, self.idf), standard, embeddings]).astype(np.float32)
 
     def decision(self, design: np.ndarray) -> np.ndarray:
         return design.astype(np.float64) @ self.coef.T.astype(np.float64) + self.intercept
@@ -92,12 +109,7 @@ class CodeModel:
         """The code and the code probabilities of each sentence."""
         if not sentences:
             return [], np.zeros((0, len(self.classes)))
-        embeddings = None
-        if self.encoder == "minilm":
-            from carelens.scoring.sentence_embed import embed_sentences
-
-            embeddings = embed_sentences(sentences)
-        scores = self.decision(self.design(sentences, post_words, embeddings))
+        scores = self.decision(self.design(sentences, post_words, self.embeddings(sentences)))
         scores -= scores.max(axis=1, keepdims=True)
         probs = np.exp(scores)
         probs /= probs.sum(axis=1, keepdims=True)
@@ -116,6 +128,10 @@ class CodeModel:
         )
         meta = {**self.card, "encoder": self.encoder, "classes": list(self.classes), "terms": terms}
         (folder / f"{name}.json").write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
+        if self.network is not None:
+            from carelens.scoring.mi_finetune import save_encoder
+
+            save_encoder(self.network, folder / f"{name}.encoder.npz")
         return folder / f"{name}.npz"
 
 
@@ -132,6 +148,11 @@ def load_model(path: Path) -> CodeModel:
     if tuple(meta["cue_features"]) != FEATURES:
         raise CarelensError("the model was trained with other cue features; retrain it", where=str(path))
     terms = meta.pop("terms")
+    network = None
+    if meta["encoder"] == "finetuned":
+        from carelens.scoring.mi_finetune import load_encoder
+
+        network = load_encoder(path.with_suffix(".encoder.npz"))
     return CodeModel(
         encoder=meta["encoder"],
         vocabulary={t: i for i, t in enumerate(terms)},
@@ -142,4 +163,5 @@ def load_model(path: Path) -> CodeModel:
         intercept=arrays["intercept"],
         classes=tuple(meta["classes"]),
         card=meta,
+        network=network,
     )

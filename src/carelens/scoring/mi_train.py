@@ -1,11 +1,14 @@
 """Train and evaluate the MI behaviour-code model; write its weights and model card.
 
-``python -m carelens.scoring.mi_train [--encoder none|minilm] [--out DIR]`` (the shipped model was
-made with the defaults and ``--out src/carelens/scoring/mi_data``). The labelled real sentences are
-read from the datasets (``CARELENS_DATA_MIRROR``) by response id and sentence index and checked
-against their stored hashes; the hand-written sentences are committed. The regularisation strength
-is chosen by grouped cross-validation on the training sentences only; the frozen evaluation set
-(``eval_labels.csv``) is scored once, after fitting, and never trained on.
+``python -m carelens.scoring.mi_train [--encoder finetuned|none|minilm] [--seed N] [--out DIR]`` (the
+shipped models: ``--encoder finetuned --seed 0`` and ``--encoder none``, with ``--out
+src/carelens/scoring/mi_data``). The labelled real sentences are read from the datasets
+(``CARELENS_DATA_MIRROR``) by response id and sentence index and checked against their stored hashes;
+the hand-written sentences are committed. The fine-tuned variant also reads ``train_labels_more.csv``
+(the logistic-regression variants did not gain from it: docs/mi-model-card.md). The regularisation
+strength of the logistic regressions is chosen by grouped cross-validation on the training sentences
+only; the frozen evaluation set (``eval_labels.csv``) is scored once, after fitting, and never trained
+on.
 """
 
 import argparse
@@ -29,9 +32,12 @@ from carelens.scoring.mi_text import content_words, sentence_hash, split_sentenc
 
 EVAL_FILE = SHIPPED / "eval_labels.csv"
 TRAIN_FILE = SHIPPED / "train_labels.csv"
+MORE_FILE = SHIPPED / "train_labels_more.csv"
 HANDWRITTEN_FILE = SHIPPED / "handwritten.csv"
 C_GRID = (1.0, 4.0, 16.0, 64.0)
-COMMAND = "python -m carelens.scoring.mi_train --encoder {encoder} --out src/carelens/scoring/mi_data"
+COMMAND = (
+    "python -m carelens.scoring.mi_train --encoder {encoder} --seed {seed} --out src/carelens/scoring/mi_data"
+)
 
 
 def _parsers() -> dict[str, Callable[[], Bundle]]:
@@ -126,10 +132,39 @@ def _embeddings(sentences: tuple[str, ...]) -> np.ndarray:
     return np.stack([_EMBEDDED[s] for s in sentences])
 
 
-def fit(frame: pd.DataFrame, encoder: str, c: float, seed: int) -> CodeModel:
-    """Fit vocabulary, IDF, cue scaling and the logistic regression on a labelled frame."""
+def fit_finetuned(frame: pd.DataFrame, seed: int) -> CodeModel:
+    """Fine-tune MiniLM and the head on a labelled frame (``carelens.scoring.mi_finetune``)."""
+    from carelens.scoring.mi_finetune import FineTuning
+    from carelens.scoring.mi_finetune import fit as fine_tune
+
+    sentences, cues, _ = _blocks(frame, "none")
+    mean, scale = cues.mean(axis=0), cues.std(axis=0)
+    scale = np.where(scale < 1e-6, 1.0, scale)
+    codes = np.array([CODES.index(c) for c in frame["code"]])
+    standard = ((cues - mean) / scale).astype(np.float32)
+    network, coef, intercept = fine_tune(sentences, standard, codes, len(CODES), seed)
+    return CodeModel(
+        encoder="finetuned",
+        vocabulary={},
+        idf=np.zeros(0, dtype=np.float32),
+        cue_mean=mean.astype(np.float32),
+        cue_scale=scale.astype(np.float32),
+        coef=coef,
+        intercept=intercept,
+        classes=CODES,
+        card={"cue_features": list(FEATURES), "C": None, "fine_tuning": FineTuning().to_json()},
+        network=network,
+    )
+
+
+def fit(frame: pd.DataFrame, encoder: str, c: float | None, seed: int) -> CodeModel:
+    """Fit vocabulary, IDF, cue scaling and the logistic regression on a labelled frame (or fine-tune)."""
     from sklearn.linear_model import LogisticRegression
 
+    if encoder == "finetuned":
+        return fit_finetuned(frame, seed)
+    if c is None:
+        raise ValueError("the logistic regression needs C")
     sentences, cues, embeddings = _blocks(frame, encoder)
     vectorizer = _vectorizer()
     counts = vectorizer.fit_transform(sentences)
@@ -199,20 +234,27 @@ def figures(truth: list[str], predicted: list[str]) -> dict[str, Any]:
 
 def predict_frame(model: CodeModel, frame: pd.DataFrame) -> list[str]:
     sentences, _, embeddings = _blocks(frame, model.encoder)
+    if model.encoder == "finetuned":
+        embeddings = model.embeddings(sentences)
     scores = model.decision(model.design(sentences, [content_words(p) for p in frame["post"]], embeddings))
     return [model.classes[i] for i in scores.argmax(axis=1)]
 
 
-def cross_validate(frame: pd.DataFrame, encoder: str, c: float, folds: int, seed: int) -> dict[str, Any]:
+def cross_validate(
+    frame: pd.DataFrame, encoder: str, c: float | None, folds: int, seed: int
+) -> dict[str, Any]:
     """Grouped K-fold (a reply's sentences stay together) on the training sentences."""
     from sklearn.model_selection import GroupKFold
 
     truth: list[str] = []
     predicted: list[str] = []
-    for train_index, test_index in GroupKFold(n_splits=folds).split(frame, groups=frame["group"]):
+    splits = GroupKFold(n_splits=folds).split(frame, groups=frame["group"])
+    for fold, (train_index, test_index) in enumerate(splits, start=1):
         model = fit(frame.iloc[train_index], encoder, c, seed)
         truth += list(frame.iloc[test_index]["code"])
         predicted += predict_frame(model, frame.iloc[test_index])
+        if encoder == "finetuned":
+            console.print(f"  fold {fold} of {folds} done")
     return figures(truth, predicted)
 
 
@@ -222,18 +264,23 @@ def train_mi(encoder: str = "none", out: Path | None = None, seed: int = 13, fol
         raise CarelensError(f"unknown encoder '{encoder}'; allowed: {', '.join(ENCODERS)}", where="--encoder")
     started = time.perf_counter()
     console.print("[bold]Reading the labelled sentences from the datasets ...[/bold]")
-    train = pd.concat([labelled_real(TRAIN_FILE), handwritten()], ignore_index=True)
+    parts = [labelled_real(TRAIN_FILE), handwritten()]
+    label_files = [TRAIN_FILE, HANDWRITTEN_FILE]
+    if encoder == "finetuned":
+        parts.append(labelled_real(MORE_FILE))
+        label_files.append(MORE_FILE)
+    train = pd.concat(parts, ignore_index=True)
     frozen = labelled_real(EVAL_FILE)
     overlap = set(train["group"]) & set(frozen["group"])
     if overlap:
         raise CarelensError(
             f"{len(overlap)} replies are in both the training and the evaluation set", where=str(EVAL_FILE)
         )
-    console.print(
-        f"[bold]Choosing C by {folds}-fold grouped cross-validation on {len(train)} training sentences[/bold]"
-    )
-    cv = {c: cross_validate(train, encoder, c, folds, seed) for c in C_GRID}
-    best = max(C_GRID, key=lambda c: (cv[c]["macro_f1_present_codes"], -c))
+    purpose = "" if encoder == "finetuned" else ", choosing C"
+    console.print(f"[bold]{folds}-fold grouped cross-validation on {len(train)} sentences{purpose}[/bold]")
+    grid: tuple[float | None, ...] = (None,) if encoder == "finetuned" else C_GRID
+    cv = {c: cross_validate(train, encoder, c, folds, seed) for c in grid}
+    best = max(grid, key=lambda c: (cv[c]["macro_f1_present_codes"], -(c or 0)))
     model = fit(train, encoder, best, seed)
     predicted = predict_frame(model, frozen)
     random_stratum = (frozen["stratum"] == "random").to_numpy()
@@ -242,18 +289,19 @@ def train_mi(encoder: str = "none", out: Path | None = None, seed: int = 13, fol
             "model": f"mi-codes-{encoder}",
             "carelens_version": __version__,
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "command": COMMAND.format(encoder=encoder),
+            "command": COMMAND.format(encoder=encoder, seed=seed),
             "seed": seed,
             "data": {
                 "train_real_sentences": int((train["stratum"] != "handwritten").sum()),
+                "label_files": [p.name for p in label_files],
                 "train_handwritten_sentences": int((train["stratum"] == "handwritten").sum()),
                 "train_code_counts": train["code"].value_counts().to_dict(),
                 "eval_sentences": len(frozen),
                 "eval_random_stratum": int(random_stratum.sum()),
-                "labels_sha256": checksum(TRAIN_FILE, HANDWRITTEN_FILE),
+                "labels_sha256": checksum(*label_files),
                 "eval_labels_sha256": checksum(EVAL_FILE),
             },
-            "cv_macro_f1_by_C": {str(c): cv[c]["macro_f1_present_codes"] for c in C_GRID},
+            "cv_macro_f1_by_C": {str(c): cv[c]["macro_f1_present_codes"] for c in grid if c is not None},
             "cv": cv[best],
             "frozen_eval": figures(list(frozen["code"]), predicted),
             "frozen_eval_random_stratum": figures(
@@ -272,6 +320,16 @@ def train_mi(encoder: str = "none", out: Path | None = None, seed: int = 13, fol
 def render_card(card: dict[str, Any]) -> str:
     """The model card in Markdown: data, choice of C, per-code figures on CV and the frozen set."""
     data = card["data"]
+    if card["encoder"] == "finetuned":
+        how = (
+            "MiniLM fine-tuned end to end with a linear head over its sentence vector and the cues "
+            f"(carelens.scoring.mi_finetune; {card['fine_tuning']})"
+        )
+    else:
+        how = (
+            f"logistic regression C = {card['C']} (chosen by grouped 5-fold cross-validation on the "
+            f"training sentences: {card['cv_macro_f1_by_C']})"
+        )
     lines = [
         f"# Model card: {card['model']}",
         "",
@@ -279,12 +337,12 @@ def render_card(card: dict[str, Any]) -> str:
         "the labelled sets and the rules that turn codes into the `mi` metrics).",
         "",
         f"- Created {card['created']} with carelens {card['carelens_version']}; seed {card['seed']}; "
-        f"encoder: {card['encoder']}; logistic regression C = {card['C']} (chosen by grouped "
-        f"5-fold cross-validation on the training sentences: {card['cv_macro_f1_by_C']}).",
+        f"encoder: {card['encoder']}; {how}.",
         f"- Reproduce: `{card['command']}` (with CARELENS_DATA_MIRROR set); {card['train_seconds']} s "
         "on a shared 2-core machine.",
         f"- Training data: {data['train_real_sentences']} sentences of real replies "
-        f"(train_labels.csv) and {data['train_handwritten_sentences']} hand-written sentences "
+        f"({', '.join(f for f in data['label_files'] if f != 'handwritten.csv')}) and "
+        f"{data['train_handwritten_sentences']} hand-written sentences "
         f"(handwritten.csv); labels sha256 `{data['labels_sha256'][:16]}…`. "
         f"Codes: {data['train_code_counts']}.",
         f"- Frozen evaluation set: {data['eval_sentences']} sentences (eval_labels.csv, sha256 "
@@ -319,7 +377,7 @@ def render_card(card: dict[str, Any]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--encoder", default="none", choices=ENCODERS)
+    parser.add_argument("--encoder", default="finetuned", choices=ENCODERS)
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--seed", type=int, default=13)
     args = parser.parse_args()

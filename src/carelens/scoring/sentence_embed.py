@@ -10,6 +10,8 @@ The MI codes use the defaults (short sentences); the safety scorer keeps whole s
 encoder's 256 positions (``embed_whole_sentences``).
 """
 
+from typing import Any
+
 import numpy as np
 
 from carelens.scoring.embedder import _encoder_parts, fast_precision
@@ -21,14 +23,20 @@ WHOLE_WIDTHS = (12, 16, 20, 24, 32, 48, 64, 128, 256)
 
 
 def embed_sentences(
-    sentences: list[str], max_pieces: int = MAX_PIECES, widths: tuple[int, ...] = WIDTHS, rows: int = ROWS
+    sentences: list[str],
+    max_pieces: int = MAX_PIECES,
+    widths: tuple[int, ...] = WIDTHS,
+    rows: int = ROWS,
+    model: Any = None,
 ) -> np.ndarray:
-    """One L2-normalised 384-dim float32 embedding per sentence (mean pooling, as MiniLM was trained)."""
+    """One L2-normalised 384-dim float32 embedding per sentence (mean pooling, as MiniLM was trained);
+    ``model`` replaces MiniLM's own weights (a fine-tuned copy, same tokenizer)."""
     import torch
 
     if max_pieces + 2 > widths[-1]:
         raise ValueError(f"max_pieces {max_pieces} does not fit the widest shape {widths[-1]}")
-    tokenizer, model = _encoder_parts()
+    tokenizer, base = _encoder_parts()
+    model = base if model is None else model
     unique = sorted(set(sentences))
     out = np.zeros((len(unique), model.config.hidden_size), dtype=np.float32)
     if unique:
