@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 Pair = tuple[str, str]
 OPTIONS_KEY = "scoring.options.mi"
 DEFAULT_MODEL = SHIPPED / "mi_model_finetuned.npz"
-FAST_MODEL = SHIPPED / "mi_model.npz"  # the logistic-regression variant: numpy only, about 10x faster
+FAST_MODEL = SHIPPED / "mi_model.npz"  # the logistic-regression variant: numpy only, about 8x faster
 
 METRICS: tuple[str, ...] = (
     "mi_change_talk",
