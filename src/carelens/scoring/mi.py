@@ -92,7 +92,7 @@ class MIScorer:
     ----------
     model:
         Path of a code model (``NAME.npz`` with ``NAME.json``); None uses the shipped fine-tuned one,
-        ``"fast"`` the shipped logistic regression (``FAST_MODEL``: weaker on reflections, about ten
+        ``"fast"`` the shipped logistic regression (``FAST_MODEL``: weaker on reflections, about eight
         times faster, numpy only).
     advice_asked_is_permission:
         MITI codes advice the seeker asked for as persuasion with permission: when the post asks for
