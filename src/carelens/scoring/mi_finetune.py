@@ -99,7 +99,7 @@ def fit(
             if progress:
                 progress(1)
     encoder.eval()
-    with torch.no_grad():  # as stored (``save_encoder``), so the figures measured are the shipped model's
+    with torch.no_grad():  # as stored (``save_network``), so the figures measured are the shipped model's
         for tensor in encoder.state_dict().values():
             tensor.copy_(tensor.half().to(tensor.dtype))
     return encoder, head.weight.detach().numpy().copy(), head.bias.detach().numpy().copy()
@@ -110,14 +110,14 @@ def fit_steps(n: int, settings: FineTuning = FineTuning()) -> int:
     return settings.epochs * int(np.ceil(n / settings.batch_size))
 
 
-def save_encoder(encoder: Any, path: Path) -> None:
+def save_network(encoder: Any, path: Path) -> None:
     """The encoder's weights in float16 (``NAME.encoder.npz``)."""
     state = {k: v.detach().numpy().astype(np.float16) for k, v in encoder.state_dict().items()}
     np.savez_compressed(path, **state)
 
 
-def load_encoder(path: Path) -> Any:
-    """A MiniLM copy carrying the weights saved by ``save_encoder``."""
+def load_network(path: Path) -> Any:
+    """A MiniLM copy carrying the weights saved by ``save_network``."""
     import torch
 
     _, base = _encoder_parts()

@@ -129,9 +129,9 @@ class CodeModel:
         meta = {**self.card, "encoder": self.encoder, "classes": list(self.classes), "terms": terms}
         (folder / f"{name}.json").write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
         if self.network is not None:
-            from carelens.scoring.mi_finetune import save_encoder
+            from carelens.scoring.mi_finetune import save_network
 
-            save_encoder(self.network, folder / f"{name}.encoder.npz")
+            save_network(self.network, folder / f"{name}.encoder.npz")
         return folder / f"{name}.npz"
 
 
@@ -150,9 +150,9 @@ def load_model(path: Path) -> CodeModel:
     terms = meta.pop("terms")
     network = None
     if meta["encoder"] == "finetuned":
-        from carelens.scoring.mi_finetune import load_encoder
+        from carelens.scoring.mi_finetune import load_network
 
-        network = load_encoder(path.with_suffix(".encoder.npz"))
+        network = load_network(path.with_suffix(".encoder.npz"))
     return CodeModel(
         encoder=meta["encoder"],
         vocabulary={t: i for i, t in enumerate(terms)},
