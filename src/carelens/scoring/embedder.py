@@ -72,6 +72,20 @@ def word_pieces(texts: list[str], truncate_tokens: int | None = None) -> list[li
     return [list(i[:truncate_tokens]) if truncate_tokens else list(i) for i in ids]
 
 
+def padded_batch(pieces: list[list[int]], cls: int, sep: int, pad: int) -> tuple[Any, Any]:
+    """Input ids and attention mask of word-piece lists wrapped in [CLS] ... [SEP], padded to the
+    longest (for training, where shapes may vary)."""
+    import torch
+
+    width = max(len(p) for p in pieces) + 2
+    ids = torch.full((len(pieces), width), pad, dtype=torch.long)
+    mask = torch.zeros((len(pieces), width), dtype=torch.long)
+    for row, p in enumerate(pieces):
+        ids[row, : len(p) + 2] = torch.tensor([cls, *p, sep])
+        mask[row, : len(p) + 2] = 1
+    return ids, mask
+
+
 def embed(texts: list[str], truncate_tokens: int | None = None, batch_size: int = 64) -> np.ndarray:
     """One L2-normalised 384-dim embedding per text (float32); an empty text gets zeros."""
     import torch

@@ -25,7 +25,7 @@ import joblib
 import numpy as np
 import scipy.sparse as sp
 
-from carelens.scoring.embedder import WINDOW, embed, fast_precision, truncate_text, word_pieces
+from carelens.scoring.embedder import WINDOW, embed, fast_precision, padded_batch, truncate_text, word_pieces
 
 MECHANISMS = ("ER", "IP", "EX")
 LEVELS = 3
@@ -166,18 +166,6 @@ def _network(dropout: float) -> Any:
     return EmpathyNet()
 
 
-def _batch(pieces: list[list[int]], cls: int, sep: int, pad: int) -> tuple[Any, Any]:
-    import torch
-
-    width = max(len(p) for p in pieces) + 2
-    ids = torch.full((len(pieces), width), pad, dtype=torch.long)
-    mask = torch.zeros((len(pieces), width), dtype=torch.long)
-    for row, p in enumerate(pieces):
-        ids[row, : len(p) + 2] = torch.tensor([cls, *p, sep])
-        mask[row, : len(p) + 2] = 1
-    return ids, mask
-
-
 class FullModel:
     """Fine-tuned MiniLM (response only), averaged with a FastModel."""
 
@@ -255,7 +243,7 @@ class FullModel:
             batches = [order[i : i + p.batch_size] for i in range(0, len(order), p.batch_size)]
             for b in rng.permutation(len(batches)):
                 idx = batches[b]
-                ids, mask = _batch([pieces[i] for i in idx], cls, sep, pad)
+                ids, mask = padded_batch([pieces[i] for i in idx], cls, sep, pad)
                 with fast_precision():
                     logits = self.net.logits(self.net.pooled(ids, mask)).float()
                 loss = torch.stack(
@@ -292,7 +280,7 @@ class FullModel:
         with torch.inference_mode(), fast_precision():
             for start in range(0, len(order), batch_size):
                 batch = [windows[w] for w in order[start : start + batch_size]]
-                ids, mask = _batch([w for _, w in batch], cls, sep, pad)
+                ids, mask = padded_batch([w for _, w in batch], cls, sep, pad)
                 pooled = self.net.pooled(ids, mask).float()
                 for row, (index, piece) in enumerate(batch):
                     pooled_sum[index] += pooled[row] * len(piece)

@@ -10,18 +10,16 @@ and stored so beside the model.
 """
 
 import copy
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from carelens.scoring.embedder import _encoder_parts
-from carelens.scoring.sentence_embed import embed_sentences
+from carelens.scoring.embedder import _encoder_parts, padded_batch, word_pieces
+from carelens.scoring.sentence_embed import MAX_PIECES, embed_sentences
 
 SCALE = 5.0  # the pooled vector's weight against the standardised cues
-MAX_PIECES = 62  # word pieces per sentence, 64 positions with [CLS] and [SEP]
 WIDTHS = (12, 16, 20, 24, 32, 48, 64)
 
 
@@ -51,7 +49,6 @@ def fit(
     n_codes: int,
     seed: int,
     settings: FineTuning = FineTuning(),
-    progress: Callable[[int], None] | None = None,
 ) -> tuple[Any, np.ndarray, np.ndarray]:
     """Fine-tune a copy of MiniLM and a linear head on standardised ``cues`` and code indices ``codes``;
     returns the encoder, the head's weights (codes x features) and its intercepts."""
@@ -61,7 +58,8 @@ def fit(
     torch.manual_seed(seed)
     encoder = copy.deepcopy(base)
     head = torch.nn.Linear(base.config.hidden_size + cues.shape[1], n_codes)
-    pieces = tokenizer(sentences, truncation=True, max_length=MAX_PIECES + 2)["input_ids"]
+    pieces = word_pieces(sentences, MAX_PIECES)
+    cls, sep, pad = tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.pad_token_id
     counts = np.bincount(codes, minlength=n_codes).astype(float)
     weights = torch.tensor(len(codes) / (n_codes * np.maximum(counts, 1)), dtype=torch.float32)
     optimizer = torch.optim.AdamW(
@@ -79,12 +77,7 @@ def fit(
         order = rng.permutation(len(sentences))
         for start in range(0, len(order), settings.batch_size):
             batch = order[start : start + settings.batch_size]
-            width = max(len(pieces[i]) for i in batch)
-            ids = torch.zeros((len(batch), width), dtype=torch.long)
-            mask = torch.zeros_like(ids)
-            for row, i in enumerate(batch):
-                ids[row, : len(pieces[i])] = torch.tensor(pieces[i])
-                mask[row, : len(pieces[i])] = 1
+            ids, mask = padded_batch([pieces[i] for i in batch], cls, sep, pad)
             hidden = encoder(input_ids=ids, attention_mask=mask).last_hidden_state
             vector = (hidden * mask.unsqueeze(-1)).sum(1) / mask.sum(1, keepdim=True)
             features = torch.cat(
@@ -96,18 +89,11 @@ def fit(
             loss.backward()
             optimizer.step()
             schedule.step()
-            if progress:
-                progress(1)
     encoder.eval()
     with torch.no_grad():  # as stored (``save_network``), so the figures measured are the shipped model's
         for tensor in encoder.state_dict().values():
             tensor.copy_(tensor.half().to(tensor.dtype))
     return encoder, head.weight.detach().numpy().copy(), head.bias.detach().numpy().copy()
-
-
-def fit_steps(n: int, settings: FineTuning = FineTuning()) -> int:
-    """Optimiser steps of ``fit`` on ``n`` sentences (its progress units)."""
-    return settings.epochs * int(np.ceil(n / settings.batch_size))
 
 
 def save_network(encoder: Any, path: Path) -> None:

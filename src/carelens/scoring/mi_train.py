@@ -132,14 +132,19 @@ def _embeddings(sentences: tuple[str, ...]) -> np.ndarray:
     return np.stack([_EMBEDDED[s] for s in sentences])
 
 
+def _cue_scaling(cues: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and scale that standardise the cues (a constant cue keeps scale 1)."""
+    mean, scale = cues.mean(axis=0), cues.std(axis=0)
+    return mean, np.where(scale < 1e-6, 1.0, scale)
+
+
 def fit_finetuned(frame: pd.DataFrame, seed: int) -> CodeModel:
     """Fine-tune MiniLM and the head on a labelled frame (``carelens.scoring.mi_finetune``)."""
     from carelens.scoring.mi_finetune import FineTuning
     from carelens.scoring.mi_finetune import fit as fine_tune
 
     sentences, cues, _ = _blocks(frame, "none")
-    mean, scale = cues.mean(axis=0), cues.std(axis=0)
-    scale = np.where(scale < 1e-6, 1.0, scale)
+    mean, scale = _cue_scaling(cues)
     codes = np.array([CODES.index(c) for c in frame["code"]])
     standard = ((cues - mean) / scale).astype(np.float32)
     network, coef, intercept = fine_tune(sentences, standard, codes, len(CODES), seed)
@@ -171,8 +176,7 @@ def fit(frame: pd.DataFrame, encoder: str, c: float | None, seed: int) -> CodeMo
     vocabulary = {t: int(i) for t, i in vectorizer.vocabulary_.items()}
     document_frequency = np.asarray((counts > 0).sum(axis=0)).ravel()
     idf = (np.log((1 + len(sentences)) / (1 + document_frequency)) + 1).astype(np.float32)
-    mean, scale = cues.mean(axis=0), cues.std(axis=0)
-    scale = np.where(scale < 1e-6, 1.0, scale)
+    mean, scale = _cue_scaling(cues)
     blocks = [tfidf(counts, idf), (cues - mean) / scale]
     if embeddings is not None:
         blocks.append(embeddings)
