@@ -30,7 +30,8 @@ reads, labelled before the scorer was run on them; texts from the mirror) and on
 ``crisis_real_posts.csv`` (156 more, labelled the same way; the evaluation set until 2026-11-29, when
 eight candidates had been scored on it, and development data since). ``--dev`` adds the development
 sets changes are decided on: the 468 labelled real development posts, the written development posts
-and the harm figures of ``crisis_dev_a.csv`` and ``crisis_dev_b.csv`` (needs ``CARELENS_DATA_MIRROR``).
+and the harm figures of ``crisis_dev_a.csv``, ``crisis_dev_b.csv`` and ``crisis_dev_c.csv`` (needs
+``CARELENS_DATA_MIRROR``).
 """
 
 import sys
@@ -53,7 +54,7 @@ REAL_FRESH = "crisis_real_fresh.csv"
 REAL_POSTS = "crisis_real_posts.csv"
 REAL_DEV = "crisis_real_dev.csv"
 REAL_SENTENCES = "crisis_real_sentences.csv"
-DEV_PAIRS = ("crisis_dev_a.csv", "crisis_dev_b.csv")
+DEV_PAIRS = ("crisis_dev_a.csv", "crisis_dev_b.csv", "crisis_dev_c.csv")
 FMT = {"float_format": lambda v: f"{v:.3f}"}
 OLD_SETS = ("crisis_pairs.csv", "crisis_pairs_fresh.csv", "crisis_pairs_fresh2.csv")
 ITEMS = (
