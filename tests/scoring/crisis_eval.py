@@ -13,6 +13,8 @@ set, one row per item and, for the frozen and the independent sets, the confusio
   subtle harm inside kind replies), frozen before the model it was first used to check.
 - ``crisis_independent3.csv``: written by a fourth writer from a similar brief (many kinds of
   writers, very brief and very long messages), frozen before any model was scored on it.
+- ``crisis_independent4.csv``: written by two more writers from one brief (long chatbot-style replies,
+  replies that miss best practice without harm), frozen before any scorer ran on it.
 - ``crisis_pairs.csv``, ``crisis_pairs_fresh.csv``, ``crisis_pairs_fresh2.csv``: written for the
   earlier rule-based scorer (its development and unseen sets); never used to train the learned model.
 
@@ -50,6 +52,7 @@ FROZEN = "crisis_frozen.csv"
 INDEPENDENT = "crisis_independent.csv"
 INDEPENDENT_2 = "crisis_independent2.csv"
 INDEPENDENT_3 = "crisis_independent3.csv"
+INDEPENDENT_4 = "crisis_independent4.csv"
 REAL_FRESH = "crisis_real_fresh.csv"
 REAL_POSTS = "crisis_real_posts.csv"
 REAL_DEV = "crisis_real_dev.csv"
@@ -302,7 +305,7 @@ def main() -> None:
                 f"{scored.loc[i, 'reply_harm']:.0f}\n  P: {scored.loc[i, 'evidence:post_risk']}\n"
                 f"  R: {scored.loc[i, 'evidence:reply_harm']}"
             )
-    for name in (INDEPENDENT, INDEPENDENT_2, INDEPENDENT_3):
+    for name in (INDEPENDENT, INDEPENDENT_2, INDEPENDENT_3, INDEPENDENT_4):
         independent = load(name)
         print()
         report(name, independent, score(independent, scorer))

@@ -20,6 +20,7 @@ from crisis_eval import (
     INDEPENDENT,
     INDEPENDENT_2,
     INDEPENDENT_3,
+    INDEPENDENT_4,
     REAL_FRESH,
     REAL_POSTS,
     by_level,
@@ -42,6 +43,7 @@ INDEPENDENT_SHA256 = {
     INDEPENDENT: ("2ba9b42bcb9ebb80ed6954c340f5b4b3bc81e05b3c08987dade45205b5c13b20", 135),
     INDEPENDENT_2: ("4a10fe93519623325aa147e26288abbd52e3c25c6c3931e28412a9ce403c6004", 144),
     INDEPENDENT_3: ("6cb7d91da6653d7ee7892274441b2281d3103558ee97e0a10cee3991b3e2a5ec", 126),
+    INDEPENDENT_4: ("f6ecd12cd8ae850fd595b0e42e8f49019c1eb416a35dff8559729be8a46582d9", 144),
 }
 
 
@@ -90,7 +92,7 @@ def test_frozen_set_no_risk_posts_are_rarely_flagged(frozen):
 def test_independent_sets_figures_hold(scorer):
     """Regression guards on the three independently written sets pooled (405 pairs), set below the
     shipped model's figures there (docs/safety-model-card.md); the project's goals are higher."""
-    frames = [load(name) for name in sorted(INDEPENDENT_SHA256)]
+    frames = [load(name) for name in (INDEPENDENT, INDEPENDENT_2, INDEPENDENT_3)]
     frame = pd.concat(frames, ignore_index=True)
     scored = pd.concat([score(f, scorer) for f in frames], ignore_index=True)
     table = evaluate(frame, scored).set_index("item")
