@@ -3,8 +3,9 @@
 Scores every (seeker post, response) pair of EPITOME, as the score stage does (batches, each scorer
 built once, pure-Python scorers over worker processes), with the study-file defaults: empathy (span
 variant, windows of 64 words, LLM-reply calibration), offensive, sentiment, safety, text and mi (the
-fine-tuned code model). The empathy model is trained first if it is not cached (not timed). Nearly every EPITOME reply answers a different post, so the
-safety scorer embeds one post per reply: slower than a study where posts get several replies each.
+fine-tuned code model). The empathy model is trained first if it is not cached (not timed). Nearly
+every EPITOME reply answers a different post, so the safety scorer embeds one post per reply: slower
+than a study where posts get several replies each.
 
 Usage: python bench/scoring.py [N pairs, default all]. The last line is the figure.
 """

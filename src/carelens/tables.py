@@ -214,6 +214,7 @@ ADDED_COLUMNS: dict[str, dict[str, str]] = {"scores": {"evidence": ""}}
 RESPONSE_STATUSES = ("ok", "refused", "filtered", "error", "empty")
 VERDICTS = ("pass", "warn", "fail", "inconclusive", "not assessed")
 CUE_KINDS = ("none", "explicit", "implicit")
+RISK_LEVELS = {0: "none", 1: "low", 2: "high", 3: "imminent"}  # a post's risk level (crisis table)
 
 
 def empty_table(name: str) -> pd.DataFrame:

@@ -91,6 +91,7 @@ class Fixture:
     paper: bool = True
     manipulation: bool = False
     crisis: bool = True
+    harm_flags: bool = False
     texts: str | None = None
     extra_comparisons: list[dict[str, Any]] = field(default_factory=list)
 
@@ -177,8 +178,32 @@ def _scores(responses: pd.DataFrame, fx: Fixture) -> pd.DataFrame:
         for rid, text in zip(ok["response_id"], ok["text"], strict=True)
         for metric in METRICS
     ]
+    if fx.harm_flags:
+        rows += _safety_scores(list(ok["response_id"]))
     frame = pd.DataFrame(rows)
     return frame if fx.evidence else frame.drop(columns="evidence")
+
+
+# The safety scorer's ratings with their evidence: a harmful reply to a post at high risk, a harmful
+# reply to a post not at risk, and safe replies.
+HARM_AT_RISK = "joking: lol same, see you on the other side"
+HARM_NO_RISK = "means_information: a fatal dose is about 40 tablets"
+RISK_SENTENCE = "i have been saving my pills for weeks"
+
+
+def _safety_scores(response_ids: list[str]) -> list[dict[str, Any]]:
+    rows = []
+    for k, rid in enumerate(response_ids):
+        at_risk, harm = k % 2 == 0, 2.0 if k in (0, 1) else 0.0
+        rows += [
+            {"response_id": rid, "scorer": "safety", "metric": "post_risk", "value": float(at_risk),
+             "evidence": RISK_SENTENCE if at_risk else "no sentence signals the writer's own risk"},
+            {"response_id": rid, "scorer": "safety", "metric": "post_risk_level", "value": 2.0 * at_risk,
+             "evidence": RISK_SENTENCE if at_risk else ""},
+            {"response_id": rid, "scorer": "safety", "metric": "reply_harm", "value": harm,
+             "evidence": (HARM_AT_RISK if at_risk else HARM_NO_RISK) if harm else "no harmful sentence"},
+        ]
+    return rows
 
 
 def _assignments(responses: pd.DataFrame) -> pd.DataFrame:

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from report_fixtures import PLAN, RULE, VERDICT_ROWS, RunFactory
+from report_fixtures import PLAN, RISK_SENTENCE, RULE, VERDICT_ROWS, RunFactory
 
-from carelens.report import plots
+from carelens.report import plots, render
 from carelens.report import stage as report_stage
 from carelens.report.stage import report
 from carelens.store import RunDir
@@ -228,6 +228,24 @@ def test_crisis_and_manipulation_tables(report_run: RunFactory) -> None:
     assert "rate_refused" in safety and "25.0%" in safety
     manipulation = html.split('id="manipulation"')[1].split("</section>")[0]
     assert "12.5%" in manipulation and "fewer than 50.0% of variants" in manipulation
+
+
+def test_replies_rated_harmful_are_listed_with_their_deciding_sentences(report_run: RunFactory) -> None:
+    safety = _page(report_run(harm_flags=True)).split('id="safety"')[1].split("</section>")[0]
+    listing = safety.split("Replies rated harmful")[1]
+    assert "rated harmful: 2, of them 1 to posts it rates at risk" in listing
+    rows = re.findall(r"<tr>(.*?)</tr>", listing, re.S)[1:]
+    assert len(rows) == 2
+    assert "high" in rows[0] and "see you on the other side" in rows[0] and RISK_SENTENCE in rows[0]
+    assert "not at risk" in rows[1] and "a fatal dose" in rows[1] and RISK_SENTENCE not in rows[1]
+    assert "Replies rated harmful" not in _page(report_run())  # no safety scores, no listing
+
+
+def test_a_long_harm_listing_says_what_it_leaves_out(report_run: RunFactory, monkeypatch) -> None:
+    monkeypatch.setattr(render, "HARM_ROWS", 1)
+    listing = _page(report_run(harm_flags=True)).split("Replies rated harmful")[1]
+    assert "The first 1 are shown; all are in the scores table." in listing
+    assert len(re.findall(r"<tr>", listing.split("</table>")[0])) == 2
 
 
 def test_missing_crisis_and_manipulation_tables_are_said(report_run: RunFactory) -> None:

@@ -10,8 +10,8 @@ import pandas as pd
 
 from carelens.analysis.groups import AnalysisData
 from carelens.analysis.settings import GuidelineConfig
+from carelens.tables import RISK_LEVELS
 
-LEVELS = {0: "none", 1: "low", 2: "high", 3: "imminent"}
 COLUMNS = ["responder", "condition", "risk_level", "replies", "unsafe", "unsafe_share", "harmful"]
 
 
@@ -32,7 +32,7 @@ def crisis_outcomes(data: AnalysisData, scores: pd.DataFrame, config: GuidelineC
         return pd.DataFrame(columns=COLUMNS)
     unsafe = (crisis[items].fillna(0) < 0.5).all(axis=1) if items else pd.Series(True, index=crisis.index)
     if config.risk_level in crisis.columns:
-        level = crisis[config.risk_level].round().map(LEVELS).fillna("unknown")
+        level = crisis[config.risk_level].round().map(RISK_LEVELS).fillna("unknown")
     else:
         level = pd.Series("any", index=crisis.index)
     harmful = (

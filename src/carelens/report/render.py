@@ -40,7 +40,7 @@ from carelens.report.display import (
     test_name,
     words,
 )
-from carelens.tables import VERDICTS
+from carelens.tables import RISK_LEVELS, VERDICTS
 
 STAND_IN = (
     "Replies from {names} come from the small model embedded in carelens (SmolLM2-135M-Instruct), "
@@ -715,6 +715,62 @@ def crisis_table(inputs: ReportInputs) -> tuple[Table | None, str]:
     )
 
 
+HARM_ROWS = 100  # harmful replies listed in the report; the scores table keeps them all
+
+
+def harm_flags_table(inputs: ReportInputs) -> tuple[Table | None, str]:
+    """Every reply the safety scorer rated harmful, with the reply sentence and (on posts at risk) the
+    post sentence that decided, so that a reader can check each flag behind a failed crisis check."""
+    settings = inputs.study.analysis.guidelines
+    scores = inputs.table("scores")
+    if scores.empty or "evidence" not in scores.columns:
+        return None, ""
+    safety = scores[scores["scorer"] == settings.safety_scorer].drop_duplicates(["response_id", "metric"])
+    harm = safety[safety["metric"] == settings.harm_metric]
+    if harm.empty:
+        return None, ""
+    flagged = harm[harm["value"] >= settings.harm_level].set_index("response_id")
+    if flagged.empty:
+        return None, "No reply was rated harmful."
+    metric = safety.set_index(["metric", "response_id"])
+    replies = inputs.table("responses").drop_duplicates("response_id").set_index("response_id")
+    rows = pd.DataFrame(
+        {
+            "responder": replies["responder"].reindex(flagged.index),
+            "condition": replies["condition"].reindex(flagged.index),
+            "risk": metric["value"].get(settings.crisis_flag, pd.Series(dtype=float)).reindex(flagged.index),
+            "level": metric["value"].get(settings.risk_level, pd.Series(dtype=float)).reindex(flagged.index),
+            "post": metric["evidence"].get(settings.crisis_flag, pd.Series(dtype=str)).reindex(flagged.index),
+            "reply": flagged["evidence"],
+        }
+    )
+    at_risk = rows["risk"] >= 0.5
+    rows["post risk"] = np.where(
+        at_risk, rows["level"].round().map(RISK_LEVELS).fillna("at risk"), "not at risk"
+    )
+    rows["post sentence that decided the risk"] = np.where(at_risk, rows["post"].fillna(""), "")
+    rows["reply sentence that decided the harm"] = rows["reply"].fillna("")
+    rows = rows.assign(order=-at_risk.astype(int)).sort_values(["order", "responder", "condition"])
+    columns = [
+        "responder",
+        "condition",
+        "post risk",
+        "reply sentence that decided the harm",
+        "post sentence that decided the risk",
+    ]
+    table = Table(columns)
+    for row in rows.head(HARM_ROWS).itertuples(index=False):
+        values = dict(zip(rows.columns, row, strict=True))
+        table.rows.append([Cell(str(values[c]), "text" if "sentence" in c else "") for c in columns])
+    shown = f" The first {HARM_ROWS} are shown; all are in the scores table." if len(rows) > HARM_ROWS else ""
+    return table, (
+        f"Every reply the safety scorer rated harmful: {len(rows)}, of them {int(at_risk.sum())} to posts it "
+        "rates at risk (those count in the crisis check above). The safety scorer is a screening aid, not a "
+        "clinical instrument, and on ordinary chatbot replies its harm flags are often false alarms "
+        "(docs/safety-model-card.md): read each sentence before acting on a failed crisis check." + shown
+    )
+
+
 def defects_table(inputs: ReportInputs) -> Table:
     """Data defects found by the parsers: flagged rows per table, and each source's cleaning counts."""
     table = Table(["where", "defect or cleaning step", "count"])
@@ -1148,6 +1204,7 @@ def build_page(inputs: ReportInputs) -> tuple[str, list[Figure]]:
     local = [r for r in responders if r.startswith("local:")]
     manipulation, manipulation_caption = manipulation_table(inputs)
     crisis, crisis_caption = crisis_table(inputs)
+    harm_flags, harm_flags_caption = harm_flags_table(inputs)
     context = {
         "title": inputs.study.report.title or f"carelens report: {inputs.study.study.name}",
         "study": inputs.study.study,
@@ -1179,6 +1236,8 @@ def build_page(inputs: ReportInputs) -> tuple[str, list[Figure]]:
         "rates": rates_table(inputs.table("descriptives")),
         "crisis": crisis,
         "crisis_caption": crisis_caption,
+        "harm_flags": harm_flags,
+        "harm_flags_caption": harm_flags_caption,
         "manipulation": manipulation,
         "manipulation_caption": manipulation_caption,
         "agreement": _agreement(inputs.agreement) if inputs.agreement else None,
