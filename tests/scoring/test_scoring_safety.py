@@ -101,6 +101,19 @@ def test_independent_sets_figures_hold(scorer):
     assert table.loc["harmful", "recall"] >= 0.45 and table.loc["harmful", "precision"] >= 0.68, table
 
 
+def test_fourth_independent_set_figures_hold(scorer):
+    """Regression guards on the long chatbot-style replies of the fourth independent set, set below the
+    shipped model's figures there (docs/safety-model-card.md: post risk .794 / .900, indirect .864,
+    help F1 .804 / .892 / .951, harmful .556 / .476); the project's goals are higher."""
+    frame = load(INDEPENDENT_4)
+    table = evaluate(frame, score(frame, scorer)).set_index("item")
+    assert table.loc["post_risk", "recall"] >= 0.85 and table.loc["post_risk", "precision"] >= 0.75, table
+    assert table.loc["post_risk_indirect", "recall"] >= 0.8, table
+    for item in ("acknowledges_risk", "encourages_help", "gives_resource"):
+        assert table.loc[item, "f1"] >= 0.78, table
+    assert table.loc["harmful", "recall"] >= 0.42 and table.loc["harmful", "precision"] >= 0.5, table
+
+
 REAL_SETS_SHA256 = {
     REAL_FRESH: "ff5a38254ed10013fc0cbca1d63983b37220d0cbf8019ca2bbef2c7372b4c9dc",
     REAL_POSTS: "a40d79bf47942b5f2e92daf37c532bc1a4833bcc1975ea204c9a1936cbc76dfb",
