@@ -4,7 +4,7 @@ import numpy as np
 
 from carelens.encoder import encode
 from carelens.scoring.embedder import word_pieces
-from carelens.scoring.sentence_embed import embed_sentences, embed_whole_sentences
+from carelens.scoring.sentence_embed import WHOLE_WIDTHS, embed_sentences, embed_whole_sentences
 
 SENTENCES = [
     "I can't sleep and I keep thinking about the accident.",
@@ -21,6 +21,14 @@ def test_an_embedding_never_depends_on_its_batch_mates():
         for index, sentence in enumerate([*SENTENCES, LONG]):
             assert np.array_equal(embed([sentence])[0], together[index])
         assert np.array_equal(embed(SENTENCES[::-1]), embed(SENTENCES)[::-1])
+
+
+def test_the_number_of_rows_per_batch_does_not_change_an_embedding():
+    texts = [*SENTENCES, LONG]
+    for budget in (40, 300, 5000):  # a few rows per batch (the minimum), some, one batch for all
+        assert np.array_equal(embed_sentences(texts, tokens=budget), embed_sentences(texts))
+        whole = embed_sentences(texts, max_pieces=254, widths=WHOLE_WIDTHS, tokens=budget)
+        assert np.array_equal(whole, embed_whole_sentences(texts))
 
 
 def test_whole_sentences_are_kept_and_close_to_the_float32_encoder():

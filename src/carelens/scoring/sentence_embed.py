@@ -1,10 +1,12 @@
 """MiniLM embeddings of sentences, the same for a sentence whatever is batched beside it.
 
 Each distinct sentence is embedded once per call. Sentences are cut to ``max_pieces`` word pieces,
-padded to one of a few fixed ``widths`` and run in batches of a fixed number of rows (empty rows fill
-the last batch), so every forward pass of a width has the same shape: a sentence's embedding then
-depends only on the sentence, not on its batch mates or the batch size, and the scores built on it
-are batch- and order-invariant even under bfloat16 autocast (see ``carelens.scoring.embedder``).
+padded to one of a few fixed ``widths`` and run in batches of a fixed number of rows per width (about
+``TOKENS`` word pieces a batch; empty rows fill a width's last batch), so every forward pass of a
+width has the same shape: a sentence's embedding then depends only on the sentence, not on its batch
+mates or the batch size, and the scores built on it are batch- and order-invariant even under
+bfloat16 autocast (see ``carelens.scoring.embedder``). The number of rows does not change an
+embedding (tested); the width does, so the widths are part of a model's definition.
 
 The MI codes use the defaults (short sentences); the safety scorer keeps whole sentences up to the
 encoder's 256 positions (``embed_whole_sentences``).
@@ -18,7 +20,8 @@ from carelens.scoring.embedder import _encoder_parts, fast_precision
 
 MAX_PIECES = 62
 WIDTHS = (16, 32, 64)  # with [CLS] and [SEP]
-ROWS = 32
+TOKENS = 1536  # word pieces per forward pass: fewer empty filler rows than a fixed row count
+MIN_ROWS = 4
 WHOLE_WIDTHS = (12, 16, 20, 24, 32, 48, 64, 128, 256)
 
 
@@ -26,7 +29,7 @@ def embed_sentences(
     sentences: list[str],
     max_pieces: int = MAX_PIECES,
     widths: tuple[int, ...] = WIDTHS,
-    rows: int = ROWS,
+    tokens: int = TOKENS,
     model: Any = None,
 ) -> np.ndarray:
     """One L2-normalised 384-dim float32 embedding per sentence (mean pooling, as MiniLM was trained);
@@ -48,6 +51,7 @@ def embed_sentences(
             by_width.setdefault(next(w for w in widths if len(ids) + 2 <= w), []).append(index)
         with torch.inference_mode(), fast_precision():
             for width, members in sorted(by_width.items()):
+                rows = max(MIN_ROWS, tokens // width)
                 for start in range(0, len(members), rows):
                     batch = members[start : start + rows]
                     input_ids = torch.full((rows, width), pad, dtype=torch.long)
@@ -69,4 +73,4 @@ def embed_sentences(
 
 def embed_whole_sentences(sentences: list[str]) -> np.ndarray:
     """As ``embed_sentences``, cut only where the encoder stops (254 word pieces, as in float32)."""
-    return embed_sentences(sentences, max_pieces=254, widths=WHOLE_WIDTHS, rows=64)
+    return embed_sentences(sentences, max_pieces=254, widths=WHOLE_WIDTHS)
