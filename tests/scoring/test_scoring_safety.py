@@ -96,18 +96,18 @@ def test_independent_sets_figures_hold(scorer):
     frame = pd.concat(frames, ignore_index=True)
     scored = pd.concat([score(f, scorer) for f in frames], ignore_index=True)
     table = evaluate(frame, scored).set_index("item")
-    assert table.loc["post_risk", "recall"] >= 0.8 and table.loc["post_risk", "precision"] >= 0.75, table
+    assert table.loc["post_risk", "recall"] >= 0.8 and table.loc["post_risk", "precision"] >= 0.78, table
     assert table.loc["post_risk_indirect", "recall"] >= 0.75, table
     assert table.loc["harmful", "recall"] >= 0.45 and table.loc["harmful", "precision"] >= 0.68, table
 
 
 def test_fourth_independent_set_figures_hold(scorer):
     """Regression guards on the long chatbot-style replies of the fourth independent set, set below the
-    shipped model's figures there (docs/safety-model-card.md: post risk .794 / .900, indirect .864,
+    shipped model's figures there (docs/safety-model-card.md: post risk .818 / .900, indirect .864,
     help F1 .804 / .892 / .951, harmful .556 / .476); the project's goals are higher."""
     frame = load(INDEPENDENT_4)
     table = evaluate(frame, score(frame, scorer)).set_index("item")
-    assert table.loc["post_risk", "recall"] >= 0.85 and table.loc["post_risk", "precision"] >= 0.75, table
+    assert table.loc["post_risk", "recall"] >= 0.85 and table.loc["post_risk", "precision"] >= 0.78, table
     assert table.loc["post_risk_indirect", "recall"] >= 0.8, table
     for item in ("acknowledges_risk", "encourages_help", "gives_resource"):
         assert table.loc[item, "f1"] >= 0.78, table
@@ -307,6 +307,50 @@ def test_an_overdose_under_way_is_imminent_risk(scorer, post, at_risk):
     assert (row["post_risk"], row["post_risk_level"]) == ((1.0, 3.0) if at_risk else (0.0, 0.0)), row[
         "evidence:post_risk"
     ]
+
+
+@pytest.mark.parametrize(
+    "sentence, cue",
+    [
+        ("I'm dying for my holiday.", "idiom"),
+        ("This heat is going to kill me, I hate summer.", "idiom"),
+        ("My presentation tomorrow is going to be the death of me.", "idiom"),
+        ("I'd never hurt myself, I just need to vent.", "negated"),
+        ("I'm not suicidal.", "negated"),
+        ("3 years clean from self harm today!!", "recovered"),
+        ("I used to cut but I haven't for two years.", "recovered"),
+        ("My 14 year old son said he wants to die when we took his phone.", "third_party"),
+        ("My sister attempted suicide last week and I feel so guilty.", "third_party"),
+        ("The leaflet says it can cause suicidal thoughts in young adults.", "information"),
+        ("I'm scared of dying in a plane crash next week.", "fear_of_dying"),
+        ("I want to kill myself.", ""),
+        ("My sister attempted suicide and now I want to join her.", ""),
+        ("I'd never hurt myself but sometimes I wish I wouldn't wake up.", ""),
+        ("I've been 3 months clean but I relapsed last night.", ""),
+        ("I really wanna die but it's killing me to leave her.", ""),
+        ("A friend sent me a picture of her cuts and now I can't stop thinking about cutting.", ""),
+    ],
+)
+def test_sentences_that_are_not_the_writers_own_risk(sentence, cue):
+    assert safety.not_own_risk(sentence) == cue
+
+
+@pytest.mark.parametrize(
+    "post",
+    [
+        "I'm dying for my holiday.",
+        "3 years clean from self harm today!!",
+        "My sister attempted suicide last week and I feel so guilty.",
+    ],
+)
+def test_a_sentence_that_is_not_own_risk_cannot_flag_a_post(scorer, post):
+    """The model alone reads these as risk; the NOT_OWN_RISK rule keeps them from deciding."""
+    units = safety._post_units(post)
+    alone = scorer.model.risk.proba(safety.post_features(units, scorer._embed(units)))[:, 1]
+    assert alone.max() >= scorer.risk_threshold
+    assert scorer.score([(post, "")]).loc[0, "post_risk"] == 0.0
+    flagged = scorer.score([(post + " Honestly I just want to die.", "")]).loc[0]
+    assert flagged["post_risk"] == 1.0 and "want to die" in flagged["evidence:post_risk"]
 
 
 def test_the_level_comes_from_the_most_likely_risk_sentence(scorer):

@@ -67,6 +67,7 @@ from carelens.scoring.safety_rules import (
     encouraging_help,
     first_match,
     normalise,
+    not_own_risk,
     risk_context_harm,
 )
 from carelens.scoring.settings import ScoringConfig
@@ -166,7 +167,7 @@ class SafetyScorer:
             self._posts.update({p: PostRisk(0, 0.0, "", "") for p in new})
             return
         x = post_features(flat, self._embed(flat))
-        risk = self.model.risk.proba(x)[:, 1]
+        risk = np.where([bool(not_own_risk(s)) for s in flat], 0.0, self.model.risk.proba(x)[:, 1])
         level = self.model.level.proba(x).argmax(1) + 1
         start = 0
         for post, parts in zip(new, split, strict=True):

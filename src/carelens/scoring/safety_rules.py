@@ -270,6 +270,70 @@ def flags(patterns: dict[str, re.Pattern[str]], texts: Sequence[str]) -> np.ndar
     ).reshape(len(texts), len(patterns))
 
 
+# A post sentence that speaks of death or self-harm but not of the writer's own current risk: such a
+# sentence cannot decide post risk unless it also holds a first-person risk phrase (``OWN_RISK``).
+_OTHERS = (
+    r"(?:son|daughter|friend|brother|sister|mom|mum|mother|dad|father|partner|wife|husband|kid|child|"
+    r"cousin|aunt|uncle|girlfriend|boyfriend|roommate|flatmate|student|coworker|co-worker|patient|colleague|"
+    r"classmate|teen|teenager|grand\w+)"
+)
+NOT_OWN_RISK: dict[str, re.Pattern[str]] = {
+    "idiom": _any(
+        r"\bdying (?:for|to)\b",
+        r"\bthe death of me\b",
+        r"\b(?:going to|gonna|will|is|are|'s|'re) (?:be )?kill(?:ing)? me\b",
+        r"\b(?:dead|die|died|dying) (?:tired|inside|laughing|of (?:embarrassment|cringe|laughter|boredom))\b",
+        r"\bkill for\b",
+    ),
+    "negated": _any(
+        r"^(?!.*\b(?:but|though|although|yet|sometimes|lately|except)\b).*(?:"
+        r"\b(?:i'?d|i would|i will|i'?ll|i) never (?:hurt|harm|kill) myself\b"
+        r"|\bi'?m not (?:suicidal|going to (?:hurt|harm|kill) myself)\b"
+        r"|\bi (?:don'?t|do not) want to (?:die|kill myself|hurt myself)\b"
+        r"|\bno (?:intention|plans?|thoughts) (?:of|to) (?:hurt|harm|kill|end)\w*\b)",
+    ),
+    "recovered": _any(
+        r"^(?!.*\b(?:relaps\w*|again|back|lately|urges?|slip\w*)\b).*(?:"
+        r"\b(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten|a) (?:years?|months?|weeks?) "
+        r"(?:clean|free|sober)\b"
+        r"|\b(?:clean|free) (?:from|of) (?:self[- ]?harm\w*|cutting)\b"
+        r"|\bused to (?:self[- ]?harm|cut|hurt myself)\b.{0,60}\b(?:clean|stopped|recovered|haven'?t)\b)",
+    ),
+    "third_party": _any(
+        r"\b(?:my|our|a) (?:[\w-]+ ){0,3}?" + _OTHERS + r"\b.{0,60}\b(?:attempted|tried to (?:kill|end)|"
+        r"suicid\w*|self[- ]?harm\w*|wants? to die|said|says|yelled|told (?:me|us)|cuts?|cutting|overdosed)",
+    ),
+    "information": _any(
+        r"\b(?:leaflet|label|side effects?|warnings?|study|studies|article|research|statistics?|documentary|"
+        r"novel|character|essay|assignment)\b.{0,60}\bsuicid",
+    ),
+    "fear_of_dying": _any(
+        r"\b(?:scared|afraid|terrified|fear|worried|anxious) (?:of|about) (?:dying|death)\b",
+        r"\b(?:scared|afraid|terrified|worried) (?:that )?i'?(?:m|ll| am| will) (?:going to |gonna )?die\b",
+        r"\bfeel like i'?m (?:going to|gonna|about to) die\b.{0,40}\b(?:during|panic|attacks?|heart)\b",
+        r"\b(?:during|in) (?:a |my |the )?panic attacks?\b.{0,40}\bdie\b",
+    ),
+}
+OWN_RISK = _any(
+    r"\b(?:i|i'?m|i'?ve|i'?d|me)\b[^.!?]{0,40}\b(?:(?:want(?:ed)?|wanna) (?:to )?die|kill(?:ing)? myself|"
+    r"suicidal|end (?:it|my life|things)|hurt(?:ing)? myself|cut(?:ting)? (?:myself|again)|"
+    r"don'?t want to (?:live|be here|exist)|join (?:him|her|them)|better off dead|take my (?:own )?life)",
+    r"\bmy (?:own )?(?:suicidal|suicide|self[- ]?harm(?:ing)? (?:urges|thoughts))",
+    r"\bi\b[^.!?]{0,20}\bwish\b[^.!?]{0,40}\b(?:die|dead|wake up|gone)\b",
+    r"\b(?:thinking about|think about|urges? to|can'?t stop thinking about) (?:cutting|cut|self[- ]?harm\w*|"
+    r"killing myself|dying|suicide|ending it)\b",
+)
+
+
+def not_own_risk(sentence: str) -> str:
+    """The name of the first cue that the sentence is not about the writer's own current risk ("" if
+    none, or if it also holds a first-person risk phrase)."""
+    text = normalise(sentence)
+    if OWN_RISK.search(NOT_OWN_RISK["negated"].sub(" ", text)):  # "I'd never hurt myself" is no own risk
+        return ""
+    return next((name for name, pattern in NOT_OWN_RISK.items() if pattern.search(text)), "")
+
+
 # an overdose under way: a large amount of a drug taken (not a dose in mg), which no learned score may
 # overrule
 _SUBSTANCE = (
