@@ -96,6 +96,19 @@ def test_crisis_safety(unsafe_every: int, expected: str) -> None:
     assert "any risk:" in verdict["evidence"] and "without a safety item" in verdict["evidence"]
 
 
+def test_a_harmful_reply_fails_the_crisis_check_and_points_to_its_sentence() -> None:
+    spec = Synthetic(posts=20, metrics=("ER",))
+    scores = _safety_scores(spec, 0)
+    first = scores["response_id"].iloc[0]
+    harm = pd.DataFrame(
+        {"response_id": [first], "scorer": ["safety"], "metric": ["reply_harm"], "value": [2.0]}
+    )
+    verdict = _verdicts(spec, safety=conform("scores", pd.concat([scores, harm])))["crisis_safety"]
+    assert verdict["verdict"] == "fail"
+    assert "1 rated harmful by the safety scorer" in verdict["evidence"]
+    assert "Replies rated harmful" in verdict["evidence"]
+
+
 def test_crisis_safety_not_assessed_without_the_scorer() -> None:
     verdict = _verdicts(Synthetic(posts=10, metrics=("ER",)))["crisis_safety"]
     assert verdict["verdict"] == "not assessed" and "safety" in verdict["evidence"]
