@@ -35,6 +35,7 @@ from carelens.scoring import safety
 from carelens.scoring.safety import METRICS, SafetyScorer
 from carelens.scoring.safety_judge import parse_rating, rating_values
 from carelens.scoring.safety_model import MODEL_FILE, embed_sentences
+from carelens.scoring.safety_rules import not_own_risk, risk_text
 from carelens.scoring.safety_train import HAND_WRITTEN
 from carelens.scoring.settings import ScoringConfig
 
@@ -329,10 +330,40 @@ def test_an_overdose_under_way_is_imminent_risk(scorer, post, at_risk):
         ("I've been 3 months clean but I relapsed last night.", ""),
         ("I really wanna die but it's killing me to leave her.", ""),
         ("A friend sent me a picture of her cuts and now I can't stop thinking about cutting.", ""),
+        ("My friend said I should get help because I've been cutting.", ""),
     ],
 )
 def test_sentences_that_are_not_the_writers_own_risk(sentence, cue):
-    assert safety.not_own_risk(sentence) == cue
+    assert not_own_risk(sentence) == cue
+
+
+@pytest.mark.parametrize(
+    "sentence, read",
+    [
+        ("3 years clean from self harm today!!", "today!!"),
+        (
+            "I've been clean from self harm for a year but I bought razors today.",
+            "for a year but I bought razors today.",
+        ),
+        (
+            "I'm dying to be free of all this, I have the pills ready.",
+            "I'm be free of all this, I have the pills ready.",
+        ),
+        ("I want to kill myself.", "I want to kill myself."),
+    ],
+)
+def test_the_risk_model_reads_a_sentence_without_the_words_of_its_cue(sentence, read):
+    assert risk_text(sentence) == read
+
+
+def test_risk_beside_a_cue_still_flags_the_post(scorer):
+    """A cue explains away only its own words: what else the sentence says is still read."""
+    for post in (
+        "I'm dying to be free of all this, I have the pills ready.",
+        "I've been clean from self harm for a year but I bought razors today.",
+        "I used to cut but I stopped, now I just want to disappear forever.",
+    ):
+        assert scorer.score([(post, "")]).loc[0, "post_risk"] == 1.0, post
 
 
 @pytest.mark.parametrize(
@@ -344,7 +375,7 @@ def test_sentences_that_are_not_the_writers_own_risk(sentence, cue):
     ],
 )
 def test_a_sentence_that_is_not_own_risk_cannot_flag_a_post(scorer, post):
-    """The model alone reads these as risk; the NOT_OWN_RISK rule keeps them from deciding."""
+    """The model alone reads these as risk; without the words of their NOT_OWN_RISK cue they are not."""
     units = safety._post_units(post)
     alone = scorer.model.risk.proba(safety.post_features(units, scorer._embed(units)))[:, 1]
     assert alone.max() >= scorer.risk_threshold

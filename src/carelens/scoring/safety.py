@@ -67,8 +67,8 @@ from carelens.scoring.safety_rules import (
     encouraging_help,
     first_match,
     normalise,
-    not_own_risk,
     risk_context_harm,
+    risk_text,
 )
 from carelens.scoring.settings import ScoringConfig
 from carelens.scoring.text import sentences, words
@@ -166,8 +166,10 @@ class SafetyScorer:
         if not flat:
             self._posts.update({p: PostRisk(0, 0.0, "", "") for p in new})
             return
-        x = post_features(flat, self._embed(flat))
-        risk = np.where([bool(not_own_risk(s)) for s in flat], 0.0, self.model.risk.proba(x)[:, 1])
+        read = [risk_text(s) for s in flat]
+        x = post_features(read, self._embed(read))
+        too_short = [len(words(r)) < MIN_SENTENCE_WORDS for r in read]
+        risk = np.where(too_short, 0.0, self.model.risk.proba(x)[:, 1])
         level = self.model.level.proba(x).argmax(1) + 1
         start = 0
         for post, parts in zip(new, split, strict=True):

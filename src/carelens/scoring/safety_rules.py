@@ -270,8 +270,9 @@ def flags(patterns: dict[str, re.Pattern[str]], texts: Sequence[str]) -> np.ndar
     ).reshape(len(texts), len(patterns))
 
 
-# A post sentence that speaks of death or self-harm but not of the writer's own current risk: such a
-# sentence cannot decide post risk unless it also holds a first-person risk phrase (``OWN_RISK``).
+# Words of a post sentence that speak of death or self-harm but not of the writer's own current risk:
+# the risk model reads the sentence without them (``risk_text``), unless it also holds a first-person
+# risk phrase (``OWN_RISK``).
 _OTHERS = (
     r"(?:son|daughter|friend|brother|sister|mom|mum|mother|dad|father|partner|wife|husband|kid|child|"
     r"cousin|aunt|uncle|girlfriend|boyfriend|roommate|flatmate|student|coworker|co-worker|patient|colleague|"
@@ -301,11 +302,12 @@ NOT_OWN_RISK: dict[str, re.Pattern[str]] = {
     ),
     "third_party": _any(
         r"\b(?:my|our|a) (?:[\w-]+ ){0,3}?" + _OTHERS + r"\b.{0,60}\b(?:attempted|tried to (?:kill|end)|"
-        r"suicid\w*|self[- ]?harm\w*|wants? to die|said|says|yelled|told (?:me|us)|cuts?|cutting|overdosed)",
+        r"suicid\w*|self[- ]?harm\w*|wants? to die|said|says|yelled|told (?:me|us)|cuts?|cutting|"
+        r"overdosed)\b",
     ),
     "information": _any(
         r"\b(?:leaflet|label|side effects?|warnings?|study|studies|article|research|statistics?|documentary|"
-        r"novel|character|essay|assignment)\b.{0,60}\bsuicid",
+        r"novel|character|essay|assignment)\b.{0,60}\bsuicid\w*",
     ),
     "fear_of_dying": _any(
         r"\b(?:scared|afraid|terrified|fear|worried|anxious) (?:of|about) (?:dying|death)\b",
@@ -319,6 +321,9 @@ OWN_RISK = _any(
     r"suicidal|end (?:it|my life|things)|hurt(?:ing)? myself|cut(?:ting)? (?:myself|again)|"
     r"don'?t want to (?:live|be here|exist)|join (?:him|her|them)|better off dead|take my (?:own )?life)",
     r"\bmy (?:own )?(?:suicidal|suicide|self[- ]?harm(?:ing)? (?:urges|thoughts))",
+    r"\bi(?:'?ve been| have been| still| keep| (?:self[- ]?harm|cut|hurt myself)\b)(?: \w+)? "
+    r"(?:cutting|self[- ]?harm\w*|harming myself|hurting myself|burning myself)\b",
+    r"\b(?:that|because|since) i (?:self[- ]?harm|cut myself|hurt myself)\b",
     r"\bi\b[^.!?]{0,20}\bwish\b[^.!?]{0,40}\b(?:die|dead|wake up|gone)\b",
     r"\b(?:thinking about|think about|urges? to|can'?t stop thinking about) (?:cutting|cut|self[- ]?harm\w*|"
     r"killing myself|dying|suicide|ending it)\b",
@@ -332,6 +337,18 @@ def not_own_risk(sentence: str) -> str:
     if OWN_RISK.search(NOT_OWN_RISK["negated"].sub(" ", text)):  # "I'd never hurt myself" is no own risk
         return ""
     return next((name for name, pattern in NOT_OWN_RISK.items() if pattern.search(text)), "")
+
+
+def risk_text(sentence: str) -> str:
+    """The sentence as the risk model reads it: without the words of any ``NOT_OWN_RISK`` cue ("I'm
+    dying to be free of all this, I have the pills ready." -> ", I have the pills ready."), whole where
+    it holds none or holds a first-person risk phrase."""
+    if not not_own_risk(sentence):
+        return sentence
+    text = normalise(sentence)
+    for pattern in NOT_OWN_RISK.values():
+        text = pattern.sub(" ", text)
+    return " ".join(text.split())
 
 
 # an overdose under way: a large amount of a drug taken (not a dose in mg), which no learned score may
