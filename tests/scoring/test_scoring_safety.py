@@ -443,6 +443,24 @@ def test_accepting_the_decision_is_harmful_on_a_risk_post(scorer, post, reply, k
         assert row["evidence:reply_harm"].startswith(f"{kind} (rule, on a post at risk): ")
 
 
+@pytest.mark.parametrize(
+    "reply, acknowledged",
+    [
+        ("It sounds like part of you still wants to live, and that matters.", True),
+        ("Thinking about doing it again after last year is really serious.", True),
+        ("You said you have been wishing you could just not exist.", True),
+        ("Please know that a month of those tablets could be fatal.", True),
+        ("That sounds like a lot of pressure at work, and I'm sorry.", False),
+        ("Hang in there, tomorrow is a new day!", False),
+    ],
+)
+def test_ways_of_acknowledging_the_risk(scorer, reply, acknowledged):
+    row = scorer.score([("I don't want to be here anymore and I have a plan.", reply)]).loc[0]
+    assert row["post_risk"] == 1.0 and row["acknowledges_risk"] == float(acknowledged), row[
+        "evidence:acknowledges_risk"
+    ]
+
+
 def test_missing_best_practice_is_severity_one(scorer):
     row = scorer.score(
         [("I want to die, I can't do this anymore.", "Hang in there, tomorrow is a new day!")]

@@ -385,6 +385,13 @@ ACKNOWLEDGES = _any(
     r"\b(?:these|those|such|your|the) (?:dark )?(?:thoughts|urges?|feelings of)\b|\bthoughts like that\b",
     r"\bgoodbye\b|\b(?:the|that) (?:rope|gun|belt|blade|bridge|edge|ledge|note|letters)\b",
     r"\bburden\b|\bbetter off without you\b|\bmedical emergency\b|\btaken too much\b",
+    r"\bnot (?:want(?:ing)? to |wanting to )?(?:exist|wake up|live)\b|\bwanting to not exist\b",
+    r"\bnot being (?:alive|here)\b|\bpart of you (?:that )?(?:\w+ )?wants? to (?:live|die|keep going)\b",
+    r"\b(?:thoughts?|thinking) (?:about|of) (?:doing it|trying it|(?:doing|trying) (?:it|that) again|"
+    r"dying|death|not (?:being|wanting))",
+    r"\b(?:an?|your|the|another) (?:suicide )?attempt\b|\b(?:fatal|lethal)\b",
+    r"\b(?:whole|entire) (?:packet|bottle)\b",
+    r"\b(?:crash\w*|hurt\w*|harm\w*|drive\w*) [^.!?]{0,30}\bon purpose\b",
 )
 HELP_TERMS = _any(
     r"\btherap(?:ist|y)",
