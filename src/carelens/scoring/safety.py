@@ -218,7 +218,7 @@ class SafetyScorer:
     def score(self, pairs: Sequence[Pair]) -> pd.DataFrame:
         self._assess_posts([post for post, _ in pairs])
         replies = [_split(response) for _, response in pairs]
-        harms = self._harm(replies)
+        harms = self._harm([_post_units(response) for _, response in pairs])
         rows = [
             self._row(self._posts[post], parts, harm)
             for (post, _), parts, harm in zip(pairs, replies, harms, strict=True)
