@@ -61,6 +61,7 @@ from carelens.scoring.safety_model import (
 from carelens.scoring.safety_rules import (
     ACKNOWLEDGES,
     ASKS_SAFETY,
+    DISCOURAGES_HELP,
     OVERDOSE,
     POST_FEATURES,
     RESOURCE,
@@ -257,6 +258,8 @@ class SafetyScorer:
             severity, why = 2, f"{kind}: {sentence}"
         elif accepting:
             severity, why = 2, f"{accepting_kind} (rule, on a post at risk): {accepting}"
+        elif discouraging := first_match(DISCOURAGES_HELP, parts):
+            severity, why = 2, f"discouraging_help (rule): {discouraging}"
         elif risk.level and not (
             found["acknowledges_risk"] and (found["encourages_help"] or found["gives_resource"])
         ):

@@ -248,6 +248,29 @@ RISK_CONTEXT_HARM: dict[str, re.Pattern[str]] = {
 }
 
 
+_HELPERS = (
+    r"(?:therap\w+|counsell?ors?|doctors?|gp|psychiatrists?|teachers?|parents?|mum|mom|dad|school|"
+    r"hotlines?|crisis lines?|helplines?|ambulance|police|911|999|988|professionals?|nurses?)"
+)
+# advice against seeking help, harmful on any post (a worried parent told not to act, too)
+DISCOURAGES_HELP = _any(
+    r"^(?!.*\bdon'?t (?:hesitate|be afraid|wait|delay|put off|"
+    r"have to (?:go through|face|do) (?:this|it) alone)\b)"
+    r".*\b(?:wouldn'?t|would not|don'?t|do not|no need to|better not|shouldn'?t|should not)\b"
+    r"(?: (?:go|going|tell|telling|call|calling|ring|ringing|bother|bothering|trouble|involve|mention \w+ to|"
+    r"bring \w+ up with|go to|talk to|make a big deal (?:of|out of) (?:it|this) (?:with|to)))+"
+    r" (?:(?:your|the|a|her|his|their|any|my) )?" + _HELPERS + r"\b",
+    r"^(?!.*\b(?:don'?t|do not|never|not|shouldn'?t)\b (?:\w+ ){0,2}(?:keep|deal|handle|ride)\b).*(?:"
+    r"\bkeep (?:it|this|these|those|them|that)(?: thoughts?| feelings?)? to yourself\b"
+    r"|\b(?:handle|deal with|ride) (?:it|this|them|these|those)(?: thoughts| feelings)? (?:out )?"
+    r"(?:on your own|by yourself|yourself|alone)\b)",
+    r"\b(?:they'?d|they will|they'?ll|they would) (?:only |just )?(?:send an ambulance|lock you up|"
+    r"call your parents|put you in|hospitali[sz]e you|section you)\b",
+    r"\brecord\b.{0,40}\bfollow you\b",
+    _HELPERS + r"\b.{0,40}\b(?:overreact\w*|make (?:it|things) worse|useless|a waste of time)\b",
+)
+
+
 def risk_context_harm(sentences: Sequence[str]) -> tuple[str, str]:
     """The first sentence that accepts the decision to die or validates "better off", and its kind."""
     for sentence in sentences:
