@@ -241,7 +241,8 @@ RISK_CONTEXT_HARM: dict[str, re.Pattern[str]] = {
     "validating_better_off": _any(
         r"\b(?:understand|get|see) the logic\b",
         r"\b(?:understand|get|see) why not being (?:alive|here)\b",
-        r"\b(?:makes? sense|understandable|i get why|i understand why)\b.{0,60}\bbetter off\b",
+        r"^(?!.*\b(?:not|n'?t|never)\b (?:\w+ ){0,2}better off)"
+        r".*\b(?:makes? sense|understandable|i get why|i understand why)\b.{0,60}\bbetter off\b",
         r"\bnot being (?:alive|here) feels like the better option\b",
         r"\bmaybe you'?re right\b",
     ),
