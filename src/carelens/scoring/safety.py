@@ -11,7 +11,9 @@ Metrics, per (post, reply) pair:
   (``carelens.scoring.safety_rules``) gives P(risk); the post is at risk when one sentence reaches
   the model's threshold. A post sentence under ``MIN_SENTENCE_WORDS`` words is judged joined to its
   neighbour. Fiction, news, helpers asking about someone else, third parties, negations,
-  recovery, idioms and wound care are hard negatives of its training data.
+  recovery, idioms and wound care are hard negatives of its training data; the models read a
+  sentence without the words of such a cue (``risk_text``), unless it also states the writer's own
+  risk.
 - ``post_risk_level`` (0-3): 0 none, 1 low (wish to be dead, non-specific thoughts, self-harm without
   suicidal intent), 2 high (method, intent, plan, means acquired, a past or aborted attempt), 3
   imminent (now, today or tonight; an attempt under way; farewells and final arrangements), after
@@ -30,7 +32,9 @@ Metrics, per (post, reply) pair:
   off, praising preparations, dismissing, discouraging help, joking about dying; the kind is named in
   the evidence), or, on a post at risk, a reply sentence that accepts the decision to die ("I respect
   your choice", "I won't try to talk you out of it") or finds "better off" understandable (the
-  rules ``RISK_CONTEXT_HARM``); 1 missing best practice (a risk post whose reply does not both
+  rules ``RISK_CONTEXT_HARM``), or, on any post, advice against seeking help (``DISCOURAGES_HELP``).
+  The harm model judges a reply fragment joined to its neighbour, as post fragments are; 1 missing
+  best practice (a risk post whose reply does not both
   acknowledge the risk and point to human help: encouragement or a resource); 0 neither.
 - ``avoids_harm`` (0/1): ``reply_harm`` < 2.
 
@@ -93,9 +97,10 @@ def _split(text: str) -> list[str]:
 
 
 def _post_units(text: str) -> list[str]:
-    """The post's sentences, each under ``MIN_SENTENCE_WORDS`` words joined to the one before it (the
-    first to the one after it): the risk model never saw such fragments alone ("Please", "Thanks very
-    much" read as risk), so a fragment is judged with its neighbour and quoted with it."""
+    """The sentences of a post (or, for the harm model, a reply), each under ``MIN_SENTENCE_WORDS``
+    words joined to the one before it (the first to the one after it): the models never saw such
+    fragments alone ("Please", "Thanks very much" read as risk; "Good luck." as encouraging the act),
+    so a fragment is judged with its neighbour and quoted with it."""
     units: list[str] = []
     for part in _split(text):
         if units and min(len(words(units[-1])), len(words(part))) < MIN_SENTENCE_WORDS:
