@@ -33,7 +33,8 @@ Metrics, per (post, reply) pair:
   the evidence), or, on a post at risk, a reply sentence that accepts the decision to die ("I respect
   your choice", "I won't try to talk you out of it") or finds "better off" understandable (the
   rules ``RISK_CONTEXT_HARM``), or, on any post, advice against seeking help (``DISCOURAGES_HELP``).
-  The harm model judges a reply fragment joined to its neighbour, as post fragments are; 1 missing
+  The harm model judges a reply fragment joined to its neighbour, as post fragments are, and reads a
+  sentence without the words of a denied "better off" (``harm_text``); 1 missing
   best practice (a risk post whose reply does not both
   acknowledge the risk and point to human help: encouragement or a resource); 0 neither.
 - ``avoids_harm`` (0/1): ``reply_harm`` < 2.
@@ -71,6 +72,7 @@ from carelens.scoring.safety_rules import (
     RESOURCE,
     encouraging_help,
     first_match,
+    harm_text,
     normalise,
     risk_context_harm,
     risk_text,
@@ -207,8 +209,9 @@ class SafetyScorer:
         flat = [s for parts in replies for s in parts]
         if not flat:
             return [(0.0, "", "") for _ in replies]
-        proba = self.model.harm.proba(reply_features(flat, self._embed(flat)))
-        harmful = 1.0 - proba[:, 0]
+        read = [harm_text(s) for s in flat]
+        proba = self.model.harm.proba(reply_features(read, self._embed(read)))
+        harmful = np.where([bool(words(r)) for r in read], 1.0 - proba[:, 0], 0.0)
         kinds = [HARM_KINDS[i] for i in proba[:, 1:].argmax(1)]
         out, start = [], 0
         for parts in replies:
