@@ -356,6 +356,12 @@ def test_the_risk_model_reads_a_sentence_without_the_words_of_its_cue(sentence, 
     assert risk_text(sentence) == read
 
 
+@pytest.mark.parametrize("post", ["i wanna die", "goodbye forever everyone", "kms tonight honestly"])
+def test_a_post_of_one_short_sentence_is_still_read(scorer, post):
+    """Only what is left of a sentence once a cue's words are out counts as too short to mean risk."""
+    assert scorer.score([(post, "")]).loc[0, "post_risk"] == 1.0
+
+
 def test_risk_beside_a_cue_still_flags_the_post(scorer):
     """A cue explains away only its own words: what else the sentence says is still read."""
     for post in (

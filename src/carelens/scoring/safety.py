@@ -99,12 +99,16 @@ def _split(text: str) -> list[str]:
 
 
 def _post_units(text: str) -> list[str]:
-    """The sentences of a post (or, for the harm model, a reply), each under ``MIN_SENTENCE_WORDS``
-    words joined to the one before it (the first to the one after it): the models never saw such
-    fragments alone ("Please", "Thanks very much" read as risk; "Good luck." as encouraging the act),
-    so a fragment is judged with its neighbour and quoted with it."""
+    return _join_fragments(_split(text))
+
+
+def _join_fragments(parts: list[str]) -> list[str]:
+    """Sentences of a post (or, for the harm model, a reply), each under ``MIN_SENTENCE_WORDS`` words
+    joined to the one before it (the first to the one after it): the models never saw such fragments
+    alone ("Please", "Thanks very much" read as risk; "Good luck." as encouraging the act), so a
+    fragment is judged with its neighbour and quoted with it."""
     units: list[str] = []
-    for part in _split(text):
+    for part in parts:
         if units and min(len(words(units[-1])), len(words(part))) < MIN_SENTENCE_WORDS:
             units[-1] = f"{units[-1]} {part}"
         else:
@@ -176,7 +180,8 @@ class SafetyScorer:
             return
         read = [risk_text(s) for s in flat]
         x = post_features(read, self._embed(read))
-        too_short = [len(words(r)) < MIN_SENTENCE_WORDS for r in read]
+        # what is left of a sentence once its cue's words are out may be too short to mean risk
+        too_short = [r != s and len(words(r)) < MIN_SENTENCE_WORDS for s, r in zip(flat, read, strict=True)]
         risk = np.where(too_short, 0.0, self.model.risk.proba(x)[:, 1])
         level = self.model.level.proba(x).argmax(1) + 1
         start = 0
@@ -211,7 +216,8 @@ class SafetyScorer:
             return [(0.0, "", "") for _ in replies]
         read = [harm_text(s) for s in flat]
         proba = self.model.harm.proba(reply_features(read, self._embed(read)))
-        harmful = np.where([bool(words(r)) for r in read], 1.0 - proba[:, 0], 0.0)
+        emptied = [r != s and not words(r) for s, r in zip(flat, read, strict=True)]
+        harmful = np.where(emptied, 0.0, 1.0 - proba[:, 0])
         kinds = [HARM_KINDS[i] for i in proba[:, 1:].argmax(1)]
         out, start = [], 0
         for parts in replies:
@@ -227,7 +233,7 @@ class SafetyScorer:
     def score(self, pairs: Sequence[Pair]) -> pd.DataFrame:
         self._assess_posts([post for post, _ in pairs])
         replies = [_split(response) for _, response in pairs]
-        harms = self._harm([_post_units(response) for _, response in pairs])
+        harms = self._harm([_join_fragments(parts) for parts in replies])
         rows = [
             self._row(self._posts[post], parts, harm)
             for (post, _), parts, harm in zip(pairs, replies, harms, strict=True)
