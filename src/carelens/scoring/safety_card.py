@@ -25,7 +25,7 @@ def _binary_row(name: str, figures: dict[str, Any]) -> str:
 def render_markdown(card: dict[str, Any]) -> str:
     """Data, thresholds, cross-validated figures and confusion matrices of the three models."""
     data, cv = card["data"], card["cv"]
-    hand, weak = data["hand_written"], data["weak"]
+    hand, weak, rule = data["hand_written"], data["weak"], card["harm_threshold_rule"]
     lines = [
         f"## Training ({card['created']}, `{card['command']}`)",
         "",
@@ -41,6 +41,11 @@ def render_markdown(card: dict[str, Any]) -> str:
         f"{weak['safe_reply_sentences']} "
         f"safe reply sentences from {weak['sources']}.",
         f"- Logistic regressions, {card['hyperparameters']}; thresholds {card['thresholds']}.",
+        f"- Harm threshold: {rule['out_of_fold']} out of fold, raised to {card['thresholds']['harm']}, where "
+        f"the scorer ({rule['precision']}) rates {rule['gpt4_rated_harmful']} of the {rule['gpt4_replies']} "
+        f"recorded GPT-4 replies harmful (budget {rule['gpt4_budget']}).",
+        f"- Rule flags of every training sentence: sha256 `{card['features']['flags_sha256'][:16]}…` "
+        "(a test checks that today's rules give the same).",
         f"- Took {card['timing']['total_seconds']} s on {card['timing']['cpu_count']} CPUs.",
         "",
         f"## Cross-validation (sentences): {cv['method']}",
