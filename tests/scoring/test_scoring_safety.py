@@ -111,7 +111,7 @@ def test_independent_sets_figures_hold(scorer):
 
 def test_fourth_independent_set_figures_hold(scorer):
     """Regression guards on the long chatbot-style replies of the fourth independent set, set below the
-    shipped model's figures there (docs/safety-model-card.md: post risk .818 / .900, indirect .864,
+    shipped model's figures there (docs/safety-model-card.md: post risk .844 / .900, indirect .864,
     help F1 .826 / .892 / .951, harmful .667 / .571); the project's goals are higher."""
     frame = load(INDEPENDENT_4)
     table = evaluate(frame, score(frame, scorer)).set_index("item")
@@ -351,9 +351,14 @@ def test_an_overdose_under_way_is_imminent_risk(scorer, post, at_risk):
         ("I really wanna die but it's killing me to leave her.", ""),
         ("A friend sent me a picture of her cuts and now I can't stop thinking about cutting.", ""),
         ("My friend said I should get help because I've been cutting.", ""),
+        ("My 14 year old son yelled 'I wish I was dead' when we took his console.", "third_party"),
+        ('My daughter wrote "I want to die" in her diary.', "third_party"),
+        ("My son yelled at me and I want to die.", ""),
     ],
 )
 def test_sentences_that_are_not_the_writers_own_risk(sentence, cue):
+    """A first-person risk phrase keeps a sentence the writer's own risk, unless someone else's quoted
+    words hold it."""
     assert not_own_risk(sentence) == cue
 
 
@@ -370,6 +375,8 @@ def test_sentences_that_are_not_the_writers_own_risk(sentence, cue):
             "I'm be free of all this, I have the pills ready.",
         ),
         ("I want to kill myself.", "I want to kill myself."),
+        ("My son yelled 'I wish I was dead' when we took his console.", "when we took his console."),
+        ("I keep thinking 'I want to die' all day.", "I keep thinking 'I want to die' all day."),
     ],
 )
 def test_the_risk_model_reads_a_sentence_without_the_words_of_its_cue(sentence, read):
@@ -398,6 +405,7 @@ def test_risk_beside_a_cue_still_flags_the_post(scorer):
         "I'm dying for my holiday.",
         "3 years clean from self harm today!!",
         "My sister attempted suicide last week and I feel so guilty.",
+        "My 14 year old son yelled 'I wish I was dead' when we took his console away for the weekend.",
     ],
 )
 def test_a_sentence_that_is_not_own_risk_cannot_flag_a_post(scorer, post):

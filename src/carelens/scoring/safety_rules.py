@@ -367,22 +367,26 @@ OWN_RISK = _any(
 )
 
 
+# quoted words ("he yelled 'I wish I was dead'"): someone else's in a sentence with a not-own-risk cue
+QUOTED = re.compile(r"\"[^\"]{1,120}\"|(?<!\w)'.{1,120}?'(?!\w)")
+
+
 def not_own_risk(sentence: str) -> str:
     """The name of the first cue that the sentence is not about the writer's own current risk ("" if
-    none, or if it also holds a first-person risk phrase)."""
+    none, or if it also holds a first-person risk phrase outside quotation marks)."""
     text = normalise(sentence)
-    if OWN_RISK.search(NOT_OWN_RISK["negated"].sub(" ", text)):  # "I'd never hurt myself" is no own risk
+    if OWN_RISK.search(QUOTED.sub(" ", NOT_OWN_RISK["negated"].sub(" ", text))):  # "I'd never hurt myself"
         return ""
     return next((name for name, pattern in NOT_OWN_RISK.items() if pattern.search(text)), "")
 
 
 def risk_text(sentence: str) -> str:
     """The sentence as the risk model reads it: without the words of any ``NOT_OWN_RISK`` cue ("I'm
-    dying to be free of all this, I have the pills ready." -> ", I have the pills ready."), whole where
-    it holds none or holds a first-person risk phrase."""
+    dying to be free of all this, I have the pills ready." -> ", I have the pills ready.") and without
+    quoted words, whole where it holds no cue or holds a first-person risk phrase."""
     if not not_own_risk(sentence):
         return sentence
-    text = normalise(sentence)
+    text = QUOTED.sub(" ", normalise(sentence))
     for pattern in NOT_OWN_RISK.values():
         text = pattern.sub(" ", text)
     return " ".join(text.split())
