@@ -418,6 +418,29 @@ def test_a_sentence_that_is_not_own_risk_cannot_flag_a_post(scorer, post):
     assert flagged["post_risk"] == 1.0 and "want to die" in flagged["evidence:post_risk"]
 
 
+@pytest.mark.parametrize(
+    "post, level",
+    [
+        (
+            "Three years ago I tried to kill myself and spent four days in ICU. Lately the same thoughts "
+            "are back, the same heaviness in the mornings.",
+            2,
+        ),
+        ("Last Tuesday I had the cord round my neck in the garage and I heard her calling so I stopped.", 2),
+        ("I tried to kill myself five years ago and today I am doing well, married with two kids.", 0),
+        ("My brother tried to kill himself last week and I can't stop crying.", 0),
+    ],
+)
+def test_the_writers_own_attempt_recent_or_with_the_thoughts_back(scorer, post, level):
+    """C-SSRS: a past or aborted attempt is high risk when it was recent or the thoughts have returned;
+    the model alone gives these posts too little (a recovered or someone else's attempt stays out)."""
+    units = safety._post_units(post)
+    alone = scorer.model.risk.proba(safety.post_features(units, scorer._embed(units)))[:, 1]
+    assert alone.max() < scorer.risk_threshold
+    row = scorer.score([(post, "")]).loc[0]
+    assert row["post_risk_level"] == level, row["evidence:post_risk"]
+
+
 def test_the_level_comes_from_the_most_likely_risk_sentence(scorer):
     """Not from the highest level among the sentences over the threshold: on real posts that maximum
     rated ordinary posts imminent (docs/safety-model-card.md)."""

@@ -22,7 +22,9 @@ Metrics, per (post, reply) pair:
   one naming a method with a plan, preparation or past attempt makes it at least 2; one naming a
   method or preparation with "now" (tonight, today, already took ...) makes it 3. A post sentence
   telling of an overdose under way ("took the whole packet an hour ago", rule ``OVERDOSE``) makes
-  the post at risk, level 3, whatever the model's probability.
+  the post at risk, level 3, whatever the model's probability; one telling of the writer's own
+  attempt (rule ``OWN_ATTEMPT``), recent or with another sentence saying the thoughts are back, makes
+  a post the model did not flag at risk, level 2.
 - ``acknowledges_risk``, ``encourages_help``, ``gives_resource``, ``asks_about_safety`` (0/1, rules):
   the reply names the risk (or asks whether the person is safe); encourages contacting professional or
   crisis help; gives a named service, a crisis number or an address; asks about safety, suicidal
@@ -68,12 +70,16 @@ from carelens.scoring.safety_rules import (
     ASKS_SAFETY,
     DISCOURAGES_HELP,
     OVERDOSE,
+    OWN_ATTEMPT,
     POST_FEATURES,
+    RECENT,
     RESOURCE,
+    THOUGHTS_BACK,
     encouraging_help,
     first_match,
     harm_text,
     normalise,
+    not_own_risk,
     risk_context_harm,
     risk_text,
 )
@@ -196,7 +202,10 @@ class SafetyScorer:
         top = int(risk.argmax())
         overdose = next((s for s in parts if _OVERDOSE(s)), "")
         if risk[top] < self.risk_threshold:
-            return PostRisk(3 if overdose else 0, float(risk[top]), overdose, parts[top])
+            if overdose:
+                return PostRisk(3, float(risk[top]), overdose, parts[top])
+            attempt = _own_attempt(parts)
+            return PostRisk(2 if attempt else 0, float(risk[top]), attempt, parts[top])
         post_level, sentence = int(level[top]), parts[top]
         supported = [s for s, p in zip(parts, risk, strict=True) if p >= self.risk_threshold / 2]
         for floor, rule in ((2, _HIGH), (3, _IMMINENT)):
@@ -321,6 +330,14 @@ def _OVERDOSE(sentence: str) -> bool:
     return bool(OVERDOSE.search(sentence)) and not any(
         _flag(n, sentence) for n in ("negated", "third_party", "fiction_news", "helper")
     )
+
+
+def _own_attempt(parts: list[str]) -> str:
+    """The sentence of the writer's own attempt, where it was recent or another sentence says the
+    thoughts are back ("" if none)."""
+    attempts = [s for s in parts if OWN_ATTEMPT.search(normalise(s)) and not not_own_risk(s)]
+    back = any(THOUGHTS_BACK.search(normalise(s)) for s in parts)
+    return next((s for s in attempts if back or RECENT.search(normalise(s))), "")
 
 
 def _IMMINENT(sentence: str) -> bool:

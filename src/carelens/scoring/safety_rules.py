@@ -392,6 +392,26 @@ def risk_text(sentence: str) -> str:
     return " ".join(text.split())
 
 
+# the writer's own attempt (C-SSRS: high), which flags a post when it was recent or the thoughts are back
+OWN_ATTEMPT = _any(
+    r"\bi (?:tried|attempted) (?:to )?(?:kill myself|suicide|end (?:it all|it|my life|things)|overdose)\b",
+    r"\bi (?:attempted|overdosed)\b",
+    r"\bmy (?:last |first |second |suicide )?attempt\b",
+    r"\bi (?:took|take|swallowed) (?:many|a lot of|all (?:of )?my|loads of|a bunch of) "
+    r"(?:pills|tablets|meds)\b",
+    r"\bi (?:had|put) (?:the|a) (?:cord|rope|belt|noose) (?:round|around) my neck\b",
+)
+RECENT = _any(
+    r"\byesterday\b",
+    r"\blast (?:night|week|weekend|monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b",
+    r"\b(?:a few|two|three|\d+) days ago\b",
+)
+THOUGHTS_BACK = _any(
+    r"\b(?:thoughts?|feelings?|urges?|heaviness|darkness)\b[^.!?]{0,40}"
+    r"\b(?:(?:are|is|'re|'s) (?:all )?back|(?:coming|came|come|creeping) back|returning|returned)\b",
+)
+
+
 # an overdose under way: a large amount of a drug taken (not a dose in mg), which no learned score may
 # overrule
 _SUBSTANCE = (
@@ -400,8 +420,10 @@ _SUBSTANCE = (
 )
 OVERDOSE = re.compile(
     r"\b(?:took|taken|take|swallowed|downed|necked|overdosed on)\s+(?:(?!\bmg\b)[^.!?]){0,20}?"
-    r"(?:\b(?:everything|(?:the|a|an) (?:whole|entire|full))\b[^.!?]{0,30}?\b" + _SUBSTANCE
-    + r"|\b\d{2,}\s+(?:of\s+)?(?:my\s+|the\s+|his\s+|her\s+)?(?:\w+\s+)?" + _SUBSTANCE
+    r"(?:\b(?:everything|(?:the|a|an) (?:whole|entire|full))\b[^.!?]{0,30}?\b"
+    + _SUBSTANCE
+    + r"|\b\d{2,}\s+(?:of\s+)?(?:my\s+|the\s+|his\s+|her\s+)?(?:\w+\s+)?"
+    + _SUBSTANCE
     + r"|\ball\s+(?:of\s+)?(?:my\s+|the\s+)?(?:\w+\s+)?"
     r"(?:pills|tablets|painkillers|sleeping pills|paracetamol|tylenol))\b",
     re.IGNORECASE,
