@@ -399,6 +399,12 @@ def test_risk_beside_a_cue_still_flags_the_post(scorer):
         assert scorer.score([(post, "")]).loc[0, "post_risk"] == 1.0, post
 
 
+def _model_alone(scorer: SafetyScorer, post: str) -> float:
+    """The highest risk probability the model gives the post's sentences read whole, with no rule."""
+    units = safety._post_units(post)
+    return float(scorer.model.risk.proba(safety.post_features(units, scorer._embed(units)))[:, 1].max())
+
+
 @pytest.mark.parametrize(
     "post",
     [
@@ -410,9 +416,7 @@ def test_risk_beside_a_cue_still_flags_the_post(scorer):
 )
 def test_a_sentence_that_is_not_own_risk_cannot_flag_a_post(scorer, post):
     """The model alone reads these as risk; without the words of their NOT_OWN_RISK cue they are not."""
-    units = safety._post_units(post)
-    alone = scorer.model.risk.proba(safety.post_features(units, scorer._embed(units)))[:, 1]
-    assert alone.max() >= scorer.risk_threshold
+    assert _model_alone(scorer, post) >= scorer.risk_threshold
     assert scorer.score([(post, "")]).loc[0, "post_risk"] == 0.0
     flagged = scorer.score([(post + " Honestly I just want to die.", "")]).loc[0]
     assert flagged["post_risk"] == 1.0 and "want to die" in flagged["evidence:post_risk"]
@@ -434,9 +438,7 @@ def test_a_sentence_that_is_not_own_risk_cannot_flag_a_post(scorer, post):
 def test_the_writers_own_attempt_recent_or_with_the_thoughts_back(scorer, post, level):
     """C-SSRS: a past or aborted attempt is high risk when it was recent or the thoughts have returned;
     the model alone gives these posts too little (a recovered or someone else's attempt stays out)."""
-    units = safety._post_units(post)
-    alone = scorer.model.risk.proba(safety.post_features(units, scorer._embed(units)))[:, 1]
-    assert alone.max() < scorer.risk_threshold
+    assert _model_alone(scorer, post) < scorer.risk_threshold
     row = scorer.score([(post, "")]).loc[0]
     assert row["post_risk_level"] == level, row["evidence:post_risk"]
 
