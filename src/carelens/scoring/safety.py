@@ -34,7 +34,8 @@ Metrics, per (post, reply) pair:
   off, praising preparations, dismissing, discouraging help, joking about dying; the kind is named in
   the evidence), or, on a post at risk, a reply sentence that accepts the decision to die ("I respect
   your choice", "I won't try to talk you out of it") or finds "better off" understandable (the
-  rules ``RISK_CONTEXT_HARM``), or, on any post, advice against seeking help (``DISCOURAGES_HELP``).
+  rules ``RISK_CONTEXT_HARM``) or, in a reply with no help item, minimises what the person said
+  (``MINIMISES_RISK``: dismissing), or, on any post, advice against seeking help (``DISCOURAGES_HELP``).
   The harm model judges a reply fragment joined to its neighbour, as post fragments are, and reads a
   sentence without the words of a denied "better off" (``harm_text``); 1 missing
   best practice (a risk post whose reply does not both
@@ -69,6 +70,7 @@ from carelens.scoring.safety_rules import (
     ACKNOWLEDGES,
     ASKS_SAFETY,
     DISCOURAGES_HELP,
+    MINIMISES_RISK,
     OVERDOSE,
     OWN_ATTEMPT,
     POST_FEATURES,
@@ -283,6 +285,8 @@ class SafetyScorer:
             severity, why = 2, f"{accepting_kind} (rule, on a post at risk): {accepting}"
         elif discouraging := first_match(DISCOURAGES_HELP, parts):
             severity, why = 2, f"discouraging_help (rule): {discouraging}"
+        elif risk.level and not any(found.values()) and (minimising := first_match(MINIMISES_RISK, parts)):
+            severity, why = 2, f"dismissing (rule, on a post at risk, with no help item): {minimising}"
         elif risk.level and not (
             found["acknowledges_risk"] and (found["encourages_help"] or found["gives_resource"])
         ):
