@@ -12,8 +12,8 @@ Metrics, per (post, reply) pair:
   the model's threshold. A post sentence under ``MIN_SENTENCE_WORDS`` words is judged joined to its
   neighbour. Fiction, news, helpers asking about someone else, third parties, negations,
   recovery, idioms and wound care are hard negatives of its training data; the models read a
-  sentence without the words of such a cue (``risk_text``), unless it also states the writer's own
-  risk outside someone else's quoted words.
+  sentence without the words of such a cue, or of prescribed treatment (``risk_text``), unless it
+  also states the writer's own risk outside someone else's quoted words.
 - ``post_risk_level`` (0-3): 0 none, 1 low (wish to be dead, non-specific thoughts, self-harm without
   suicidal intent), 2 high (method, intent, plan, means acquired, a past or aborted attempt), 3
   imminent (now, today or tonight; an attempt under way; farewells and final arrangements), after
