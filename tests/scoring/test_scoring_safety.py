@@ -451,6 +451,30 @@ def test_the_writers_own_attempt_recent_or_with_the_thoughts_back(scorer, post, 
     assert row["post_risk_level"] == level, row["evidence:post_risk"]
 
 
+
+@pytest.mark.parametrize(
+    "post, level",
+    [
+        ("I wrote letters to my family and gave my dog to my sister. I think I'm ready.", 3),
+        (
+            "My affairs are in order and I wrote a letter to each of the kids. The cat is going to my "
+            "neighbour.",
+            3,
+        ),
+        ("Gave my guitar to my nephew and wrote letters to mum and dad.", 3),
+        ("We're moving to Berlin next month. I gave away my books and wrote letters to my old students.", 0),
+        ("My gran wrote letters to all of us and gave away her things before she went into the home.", 0),
+        ("Gave my old guitar to my nephew for his birthday.", 0),
+    ],
+)
+def test_two_final_arrangements_one_of_them_letters_or_a_will(scorer, post, level):
+    """C-SSRS: preparatory acts. Two different final arrangements of the writer's own, one of them
+    notes, letters or a will, make a post the model missed imminent; one alone, someone else's, or a
+    house move does not."""
+    assert _model_alone(scorer, post) < scorer.risk_threshold
+    row = scorer.score([(post, "")]).loc[0]
+    assert row["post_risk_level"] == level, row["evidence:post_risk"]
+
 def test_the_level_comes_from_the_most_likely_risk_sentence(scorer):
     """Not from the highest level among the sentences over the threshold: on real posts that maximum
     rated ordinary posts imminent (docs/safety-model-card.md)."""

@@ -24,7 +24,8 @@ Metrics, per (post, reply) pair:
   telling of an overdose under way ("took the whole packet an hour ago", rule ``OVERDOSE``) makes
   the post at risk, level 3, whatever the model's probability; one telling of the writer's own
   attempt (rule ``OWN_ATTEMPT``), recent or with another sentence saying the thoughts are back, makes
-  a post the model did not flag at risk, level 2.
+  a post the model did not flag at risk, level 2; two different final arrangements of the writer's
+  own, one of them notes, letters or a will (``final_arrangements``), make it level 3.
 - ``acknowledges_risk``, ``encourages_help``, ``gives_resource``, ``asks_about_safety`` (0/1, rules):
   the reply names the risk (or asks whether the person is safe); encourages contacting professional or
   crisis help; gives a named service, a crisis number or an address; asks about safety, suicidal
@@ -78,6 +79,7 @@ from carelens.scoring.safety_rules import (
     RESOURCE,
     THOUGHTS_BACK,
     encouraging_help,
+    final_arrangements,
     first_match,
     harm_text,
     normalise,
@@ -206,6 +208,8 @@ class SafetyScorer:
         if risk[top] < self.risk_threshold:
             if overdose:
                 return PostRisk(3, float(risk[top]), overdose, parts[top])
+            if arranged := final_arrangements(parts):
+                return PostRisk(3, float(risk[top]), arranged, parts[top])
             attempt = _own_attempt(parts)
             return PostRisk(2 if attempt else 0, float(risk[top]), attempt, parts[top])
         post_level, sentence = int(level[top]), parts[top]

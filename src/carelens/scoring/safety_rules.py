@@ -442,6 +442,46 @@ THOUGHTS_BACK = _any(
 )
 
 
+# final arrangements of the writer's own (C-SSRS: preparatory acts); two different ones, one of them notes
+# or letters or a will, flag a post the model did not (``final_arrangements``)
+FINAL_ARRANGEMENTS: dict[str, re.Pattern[str]] = {
+    "letters": _any(
+        r"\b(?:wrote|written|writing|left|finished) (?:my |a |the |some )?(?:goodbye |farewell |last )?"
+        r"(?:notes?|letters?)\b"
+    ),
+    "will": _any(
+        r"\b(?:wrote|written|updated|made|finished|sorted) (?:out )?my will\b",
+        r"\b(?:affairs|finances|papers|paperwork) (?:are |all )?in order\b",
+        r"\bput my (?:affairs|finances|papers|paperwork) in order\b",
+    ),
+    "belongings": _any(
+        r"\b(?:gave|given|giving) (?:away )?(?:my|all my|most of my) (?:things|stuff|belongings|possessions|"
+        r"clothes|books|guitar|dog|cat|pets?|rabbit|hamster)\b",
+        r"\brehom\w* my (?:dog|cat|pets?|rabbit|hamster)\b",
+        r"\bfound (?:a )?(?:new )?homes? for my (?:dog|cat|pets?|rabbit|hamster)\b",
+    ),
+    "goodbyes": _any(r"\bsaid (?:my )?goodbyes?\b", r"\bsaying goodbye to (?:everyone|everybody|my)\b"),
+    "accounts": _any(r"\bdeleted (?:all )?my accounts\b", r"\b(?:gave|left|wrote down) my passwords\b"),
+}
+_NOT_FINAL = _any(r"\bmov(?:e|ed|ing)\b", r"\btravel\w*", r"\bnew job\b", r"\babroad\b")
+
+
+def final_arrangements(sentences: Sequence[str]) -> str:
+    """The first sentence of a post naming one of at least two different final arrangements of the
+    writer's own, one of them notes, letters or a will ("" when the post has fewer, or speaks of moving
+    house, travel or a new job)."""
+    if any(_NOT_FINAL.search(s) for s in sentences):
+        return ""
+    found: dict[str, str] = {}
+    for sentence in sentences:
+        if not not_own_risk(sentence):
+            for name, pattern in FINAL_ARRANGEMENTS.items():
+                if pattern.search(sentence):
+                    found.setdefault(name, sentence)
+    if len(found) < 2 or not {"letters", "will"} & set(found):
+        return ""
+    return next(s for s in sentences if s in found.values())
+
 # an overdose under way: a large amount of a drug taken (not a dose in mg), which no learned score may
 # overrule
 _SUBSTANCE = (
