@@ -350,6 +350,8 @@ def test_an_overdose_under_way_is_imminent_risk(scorer, post, at_risk):
         ("I know I have to titrate up so it will be a while before there's any effect.", "treatment"),
         ("My GP said 5mg is fine to just stop, but I'm worried about withdrawals.", "treatment"),
         ("I've been saving my prescribed sertraline for weeks.", ""),
+        ("My prescription runs out and I'm not renewing it, I won't need it.", ""),
+        ("Went to the pharmacy and bought two boxes of my prescribed sleeping tablets.", ""),
         ("My psychiatrist upped my dose and I still want to die.", ""),
         ("I want to kill myself.", ""),
         ("My sister attempted suicide and now I want to join her.", ""),

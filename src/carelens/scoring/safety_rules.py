@@ -367,12 +367,14 @@ NOT_OWN_RISK: dict[str, re.Pattern[str]] = {
         r"\b(?:leaflet|label|side effects?|warnings?|study|studies|article|research|statistics?|documentary|"
         r"novel|character|essay|assignment)\b.{0,60}\bsuicid\w*",
     ),
-    # a whole sentence about prescribed treatment, with no word of saving pills up or taking many
+    # a whole sentence about prescribed treatment, with no word of saving or buying pills, taking many,
+    # readiness, time or death
     "treatment": _any(
-        r"^(?!.*\b(?:sav\w*|stockpil\w*|hoard\w*|stash\w*|all (?:of )?(?:them|my|the)|whole|enough to"
-        r"|overdos\w*|od|drawer|take them all)\b)"
+        r"^(?!.*\b(?:sav\w*|stockpil\w*|hoard\w*|stash\w*|all (?:of )?(?:them|my|the)|whole|enough"
+        r"|overdos\w*|od|drawer|take them all|ready|tonight|today|now|lethal|end (?:it|things|my life)"
+        r"|die|dead|death|kill\w*|suicid\w*|bought|buy\w*|box(?:es)?|packets?|bottles?|collected"
+        r"|won'?t need)\b)"
         r".*\b(?:taper\w*|titrat\w*|prescri\w*|\d+ ?mg|dosage|side effects?|withdrawals?|refill\w*"
-        r"|pharmac\w*|psychiatrist|psych"
         r"|(?:started|stopped|switched|came off|got off|coming off|getting off) (?:of )?(?:my |the |these )?"
         r"(?:meds|medications?|antidepressants?|pills))\b.*",
     ),
