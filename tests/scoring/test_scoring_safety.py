@@ -341,6 +341,7 @@ def test_an_overdose_under_way_is_imminent_risk(scorer, post, at_risk):
         ("I'm not suicidal.", "negated"),
         ("I am not feeling suicidal or anything if anyone would be worried of that.", "negated"),
         ("I'm not actively suicidal but I think about it a lot.", ""),
+        ("I'm not sure suicidal is the word, I just want to disappear.", ""),
         ("3 years clean from self harm today!!", "recovered"),
         ("I used to cut but I haven't for two years.", "recovered"),
         ("My 14 year old son said he wants to die when we took his phone.", "third_party"),

@@ -346,7 +346,8 @@ NOT_OWN_RISK: dict[str, re.Pattern[str]] = {
     "negated": _any(
         r"^(?!.*\b(?:but|though|although|yet|sometimes|lately|except)\b).*(?:"
         r"\b(?:i'?d|i would|i will|i'?ll|i) never (?:hurt|harm|kill) myself\b"
-        r"|\bi(?:'?m| am) not (?:\w+ ){0,2}(?:suicidal|going to (?:hurt|harm|kill) myself)\b"
+        r"|\bi(?:'?m| am) not (?!sure\b|certain\b)(?:\w+ ){0,2}"
+        r"(?:suicidal|going to (?:hurt|harm|kill) myself)\b"
         r"|\b(?:not|never) (?:feeling|been|being) suicidal\b"
         r"|\bi (?:don'?t|do not) want to (?:die|kill myself|hurt myself)\b"
         r"|\bno (?:intention|plans?|thoughts) (?:of|to) (?:hurt|harm|kill|end)\w*\b)",
