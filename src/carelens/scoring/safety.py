@@ -73,17 +73,14 @@ from carelens.scoring.safety_rules import (
     DISCOURAGES_HELP,
     MINIMISES_RISK,
     OVERDOSE,
-    OWN_ATTEMPT,
     POST_FEATURES,
-    RECENT,
     RESOURCE,
-    THOUGHTS_BACK,
     encouraging_help,
     final_arrangements,
     first_match,
     harm_text,
     normalise,
-    not_own_risk,
+    own_attempt,
     risk_context_harm,
     risk_text,
 )
@@ -210,7 +207,7 @@ class SafetyScorer:
                 return PostRisk(3, float(risk[top]), overdose, parts[top])
             if arranged := final_arrangements(parts):
                 return PostRisk(3, float(risk[top]), arranged, parts[top])
-            attempt = _own_attempt(parts)
+            attempt = own_attempt(parts)
             return PostRisk(2 if attempt else 0, float(risk[top]), attempt, parts[top])
         post_level, sentence = int(level[top]), parts[top]
         supported = [s for s, p in zip(parts, risk, strict=True) if p >= self.risk_threshold / 2]
@@ -338,14 +335,6 @@ def _OVERDOSE(sentence: str) -> bool:
     return bool(OVERDOSE.search(sentence)) and not any(
         _flag(n, sentence) for n in ("negated", "third_party", "fiction_news", "helper")
     )
-
-
-def _own_attempt(parts: list[str]) -> str:
-    """The sentence of the writer's own attempt, where it was recent or another sentence says the
-    thoughts are back ("" if none)."""
-    attempts = [s for s in parts if OWN_ATTEMPT.search(normalise(s)) and not not_own_risk(s)]
-    back = any(THOUGHTS_BACK.search(normalise(s)) for s in parts)
-    return next((s for s in attempts if back or RECENT.search(normalise(s))), "")
 
 
 def _IMMINENT(sentence: str) -> bool:

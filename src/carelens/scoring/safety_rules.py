@@ -445,6 +445,21 @@ THOUGHTS_BACK = _any(
 )
 
 
+def own_attempt(sentences: Sequence[str]) -> str:
+    """The first sentence of a post telling of the writer's own attempt, where it was recent or another
+    sentence says the thoughts are back ("" if none)."""
+    texts = [normalise(s) for s in sentences]
+    back = any(THOUGHTS_BACK.search(t) for t in texts)
+    return next(
+        (
+            s
+            for s, t in zip(sentences, texts, strict=True)
+            if OWN_ATTEMPT.search(t) and not not_own_risk(s) and (back or RECENT.search(t))
+        ),
+        "",
+    )
+
+
 # final arrangements of the writer's own (C-SSRS: preparatory acts); two different ones, one of them notes
 # or letters or a will, flag a post the model did not (``final_arrangements``)
 FINAL_ARRANGEMENTS: dict[str, re.Pattern[str]] = {
@@ -483,7 +498,8 @@ def final_arrangements(sentences: Sequence[str]) -> str:
                     found.setdefault(name, sentence)
     if len(found) < 2 or not {"letters", "will"} & set(found):
         return ""
-    return next(s for s in sentences if s in found.values())
+    return next(iter(found.values()))  # found in sentence order: the earliest sentence
+
 
 # an overdose under way: a large amount of a drug taken (not a dose in mg), which no learned score may
 # overrule
